@@ -1,0 +1,50 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import type { SessionColumnTypes } from './session-backend.js';
+
+/** Where the session table lives. */
+export interface TableLocation {
+  /** PostgreSQL schema, or undefined for the default one (SQLite has none). */
+  readonly schema: string | undefined;
+  readonly table: string;
+}
+
+/**
+ * The schema history of the session table, oldest first. Every step is idempotent
+ * (`if not exists`) so that a table created by hand or by an interrupted run is adopted.
+ */
+export function sessionMigrations(where: TableLocation, types: SessionColumnTypes): Record<string, Migration> {
+  const { schema, table } = where;
+  const builder = (db: Kysely<any>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
+  return {
+    '0001_create_sessions': {
+      async up(db) {
+        if (schema !== undefined) await db.schema.createSchema(schema).ifNotExists().execute();
+        await builder(db)
+          .createTable(table)
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('data', sql.raw(types.data), (c) => c.notNull())
+          .addColumn('expires_at', sql.raw(types.time), (c) => c.notNull())
+          .addColumn('user_id', 'text')
+          .addColumn('created_at', sql.raw(types.time), (c) => c.notNull())
+          .addColumn('updated_at', sql.raw(types.time), (c) => c.notNull())
+          .execute();
+        await builder(db).createIndex(`${table}_expires_at_idx`).ifNotExists().on(table).column('expires_at').execute();
+        // Partial: anonymous sessions, usually the majority, stay out of the user index.
+        await builder(db)
+          .createIndex(`${table}_user_id_idx`)
+          .ifNotExists()
+          .on(table)
+          .columns(['user_id', 'expires_at'])
+          .where(sql.ref('user_id'), 'is not', null)
+          .execute();
+      },
+    },
+  };
+}
+
+/** A kysely `MigrationProvider` over {@link sessionMigrations}. */
+export function sessionMigrationProvider(where: TableLocation, types: SessionColumnTypes): MigrationProvider {
+  const migrations = sessionMigrations(where, types);
+  return { getMigrations: async () => migrations };
+}

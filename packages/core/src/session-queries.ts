@@ -1,0 +1,118 @@
+import type { Kysely } from 'kysely';
+import type { PreparedQuery } from './session-backend.js';
+import type { TableLocation } from './session-migrations.js';
+
+/** Every statement the store runs, compiled once per store. */
+export interface SessionQueries {
+  /** (id, now) → rows `{ data }` of the live session. */
+  readonly get: PreparedQuery;
+  /** (id, data, expiresAt, userId, now, now): upsert; `created_at` restarts when the old row had expired. */
+  readonly set: PreparedQuery;
+  /** (id) → deletes one session. */
+  readonly destroy: PreparedQuery;
+  /** (expiresAt, now, id, now): moves the expiry of a live session; never creates a row. */
+  readonly touch: PreparedQuery;
+  /** (now) → rows `{ id, data }` of every live session. */
+  readonly all: PreparedQuery;
+  /** (now) → one row `{ count }` of live sessions. */
+  readonly length: PreparedQuery;
+  /** () → deletes every session. */
+  readonly clear: PreparedQuery;
+  /** (now, limit) → deletes up to `limit` expired sessions. */
+  readonly deleteExpiredBatch: PreparedQuery;
+}
+
+/**
+ * Stand-ins bound while compiling; after compilation their order in the parameter list is
+ * checked against the order the store passes values in, so a reordering by kysely fails at
+ * construction instead of binding values to the wrong placeholders.
+ */
+type Params<N extends string> = { readonly [K in N]: any };
+
+function prepare<const N extends string>(
+  names: readonly N[],
+  build: (p: Params<N>) => { compile(): { sql: string; parameters: readonly unknown[] } },
+  returnsRows: boolean,
+): PreparedQuery {
+  const markers = Object.fromEntries(names.map((n) => [n, `\u0000sessionsql:${n}`])) as Params<N>;
+  const compiled = build(markers).compile();
+  const expected = (compiled.parameters as unknown[]).map((p) => String(p).replace('\u0000sessionsql:', ''));
+  const order = expected.join(',');
+  if (order !== names.join(',')) {
+    throw new Error(`sessionsql internal error: parameters compiled as (${order}), expected (${names.join(',')})`);
+  }
+  return Object.freeze({ sql: compiled.sql, returnsRows });
+}
+
+/** Compiles the store's statements for one dialect and table. */
+export function compileSessionQueries(kysely: Kysely<any>, where: TableLocation): SessionQueries {
+  const db = where.schema === undefined ? kysely : kysely.withSchema(where.schema);
+  const t = where.table;
+  return Object.freeze({
+    get: prepare(
+      ['id', 'now'],
+      (p) => db.selectFrom(t).select('data').where('id', '=', p.id).where('expires_at', '>', p.now),
+      true,
+    ),
+    set: prepare(
+      ['id', 'data', 'expiresAt', 'userId', 'createdAt', 'updatedAt'],
+      (p) =>
+        db
+          .insertInto(t)
+          .values({
+            id: p.id,
+            data: p.data,
+            expires_at: p.expiresAt,
+            user_id: p.userId,
+            created_at: p.createdAt,
+            updated_at: p.updatedAt,
+          })
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              data: eb.ref('excluded.data'),
+              expires_at: eb.ref('excluded.expires_at'),
+              user_id: eb.ref('excluded.user_id'),
+              updated_at: eb.ref('excluded.updated_at'),
+              // An expired row that was not pruned yet is a new session for this id.
+              created_at: eb
+                .case()
+                .when(`${t}.expires_at`, '<=', eb.ref('excluded.updated_at'))
+                .then(eb.ref('excluded.created_at'))
+                .else(eb.ref(`${t}.created_at`))
+                .end(),
+            })),
+          ),
+      false,
+    ),
+    destroy: prepare(['id'], (p) => db.deleteFrom(t).where('id', '=', p.id), false),
+    touch: prepare(
+      ['expiresAt', 'updatedAt', 'id', 'now'],
+      (p) =>
+        db
+          .updateTable(t)
+          .set({ expires_at: p.expiresAt, updated_at: p.updatedAt })
+          .where('id', '=', p.id)
+          .where('expires_at', '>', p.now),
+      false,
+    ),
+    all: prepare(['now'], (p) => db.selectFrom(t).select(['id', 'data']).where('expires_at', '>', p.now), true),
+    length: prepare(
+      ['now'],
+      (p) =>
+        db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll().as('count'))
+          .where('expires_at', '>', p.now),
+      true,
+    ),
+    clear: prepare([], () => db.deleteFrom(t), false),
+    deleteExpiredBatch: prepare(
+      ['now', 'limit'],
+      (p) =>
+        db
+          .deleteFrom(t)
+          .where('id', 'in', db.selectFrom(t).select('id').where('expires_at', '<=', p.now).limit(p.limit)),
+      false,
+    ),
+  });
+}

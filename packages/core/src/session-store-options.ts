@@ -1,0 +1,112 @@
+import { assertIdentifier, MAX_TABLE_NAME_LENGTH } from './identifiers.js';
+import type { SessionStoreError } from './session-store-error.js';
+
+/**
+ * Options every sessionsql store accepts, whatever the database.
+ */
+export interface SessionStoreOptions {
+  /**
+   * Table holding the sessions. Letters, digits and underscores, at most 40 characters.
+   * @default 'sessions'
+   */
+  tableName?: string;
+  /**
+   * Lifetime in milliseconds of a session whose cookie has no expiry (`cookie.expires`),
+   * for example a browser-session cookie.
+   * @default 86_400_000 (one day)
+   */
+  ttlMs?: number;
+  /**
+   * Create or upgrade the session table before the first query. Turn off when migrations
+   * are run separately (call `store.migrate()` from a deploy step).
+   * @default true
+   */
+  autoMigrate?: boolean;
+  /**
+   * Average interval in milliseconds between background deletions of expired sessions; each
+   * wait is randomized by ±50% so that several app instances spread out. `false` turns the
+   * background pruner off (expired sessions are still never returned; call
+   * `store.deleteExpired()` yourself).
+   * @default 900_000 (15 minutes)
+   */
+  pruneIntervalMs?: number | false;
+  /**
+   * Rows deleted per statement while pruning, so that a large backlog never holds one long
+   * lock.
+   * @default 1000
+   */
+  pruneBatchSize?: number;
+  /**
+   * Receives errors that have no caller to go to: a failed background prune, a stored session
+   * that cannot be decoded. Without it they are emitted as the store's `'error'` event when it
+   * has a listener, and otherwise written as a process warning. Never thrown.
+   */
+  onError?: (error: SessionStoreError) => void;
+  /**
+   * The current time in milliseconds since the epoch. Replace it only in tests.
+   * @default Date.now
+   */
+  clock?: () => number;
+}
+
+/** {@link SessionStoreOptions} with every default applied, frozen. */
+export interface ResolvedStoreOptions {
+  readonly tableName: string;
+  readonly ttlMs: number;
+  readonly autoMigrate: boolean;
+  readonly pruneIntervalMs: number | false;
+  readonly pruneBatchSize: number;
+  readonly onError: ((error: SessionStoreError) => void) | undefined;
+  readonly clock: () => number;
+}
+
+const DAY_MS = 86_400_000;
+const FIFTEEN_MINUTES_MS = 900_000;
+/** setTimeout fires at once for delays above this, so it bounds every interval option. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function positiveInteger(option: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw new TypeError(
+      `sessionsql: option \`${option}\` must be a whole number from 1 to ${max} (got ${String(value)}). Leave it out for the default ${fallback}.`,
+    );
+  }
+  return value;
+}
+
+function optionalFunction<F>(option: string, value: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new TypeError(`sessionsql: option \`${option}\` must be a function (got ${typeof value}).`);
+  }
+  return value as F;
+}
+
+/**
+ * Checks and copies the options shared by every store; throws a `TypeError` naming the option
+ * and the fix for any bad value.
+ */
+export function resolveStoreOptions(options: SessionStoreOptions | undefined): ResolvedStoreOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('sessionsql: options must be an object.');
+  }
+  const o = options ?? {};
+  const autoMigrate = o.autoMigrate ?? true;
+  if (typeof autoMigrate !== 'boolean') {
+    throw new TypeError('sessionsql: option `autoMigrate` must be true or false.');
+  }
+  const pruneIntervalMs =
+    o.pruneIntervalMs === false
+      ? false
+      : positiveInteger('pruneIntervalMs', o.pruneIntervalMs, FIFTEEN_MINUTES_MS, Math.floor(MAX_TIMER_MS / 1.5));
+  return Object.freeze({
+    tableName: assertIdentifier('tableName', o.tableName ?? 'sessions', MAX_TABLE_NAME_LENGTH),
+    ttlMs: positiveInteger('ttlMs', o.ttlMs, DAY_MS),
+    autoMigrate,
+    pruneIntervalMs,
+    pruneBatchSize: positiveInteger('pruneBatchSize', o.pruneBatchSize, 1000, 1_000_000),
+    onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
+    clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
+  });
+}

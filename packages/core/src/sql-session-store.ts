@@ -1,0 +1,431 @@
+import session, { type SessionData } from 'express-session';
+import { CompiledQuery, type Kysely, Migrator } from 'kysely';
+import type { BackendName, ExecuteResult, PreparedQuery, SessionBackend } from './session-backend.js';
+import { sessionMigrationProvider, type TableLocation } from './session-migrations.js';
+import { compileSessionQueries, type SessionQueries } from './session-queries.js';
+import { SessionStoreError } from './session-store-error.js';
+import { type ResolvedStoreOptions, resolveStoreOptions, type SessionStoreOptions } from './session-store-options.js';
+import { type Callback, settle } from './settle.js';
+
+/** Sessions keyed by id, as returned by {@link SqlSessionStore.all}. */
+export type SessionsById = { [sessionId: string]: SessionData };
+
+function assertSessionId(sid: unknown): asserts sid is string {
+  if (typeof sid !== 'string' || sid.length === 0) {
+    throw new TypeError(
+      `sessionsql: a session id must be a non-empty string (got ${sid === '' ? 'an empty string' : typeof sid}).`,
+    );
+  }
+}
+
+function encodeSession(sess: unknown): string {
+  if (typeof sess !== 'object' || sess === null) {
+    throw new TypeError(`sessionsql: set() needs the session object as its second argument (got ${String(sess)}).`);
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(sess);
+  } catch (cause) {
+    throw new TypeError(
+      `sessionsql: the session cannot be saved because its data cannot be encoded as JSON (${(cause as Error).message}). Keep only JSON values in the session: no circular references, BigInt values or class instances with a throwing toJSON.`,
+      { cause },
+    );
+  }
+  if (typeof text !== 'string' || text[0] !== '{') {
+    throw new TypeError('sessionsql: the session cannot be saved because it does not encode to a JSON object.');
+  }
+  return text;
+}
+
+function toMs(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return Date.parse(String(value));
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The express-session store shared by every dialect: `SqliteSessionStore` and
+ * `PostgresSessionStore` are this class over their {@link SessionBackend}.
+ *
+ * Every method returns a promise and also takes an optional Node-style callback; the outcome
+ * reaches the caller exactly once, through the callback when one is given (the promise then
+ * never rejects), otherwise through the promise.
+ *
+ * Meaning:
+ * - `get` resolves `null` for a missing or expired session, never an expired one;
+ * - `set` is one atomic upsert; the expiry comes from `cookie.expires`, else `ttlMs`;
+ * - `touch` only moves the expiry of a live session and never creates one;
+ * - `all` and `length` see live sessions only;
+ * - times are milliseconds since the Unix epoch.
+ */
+export class SqlSessionStore extends session.Store {
+  /** Which database this store uses. */
+  readonly backend: BackendName;
+  readonly #db: SessionBackend;
+  readonly #options: ResolvedStoreOptions;
+  readonly #where: TableLocation;
+  readonly #queries: SessionQueries;
+  #migrated: boolean;
+  #ready: Promise<void> | undefined;
+  #pruning: Promise<number> | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param backend the database, usually built by a dialect package.
+   * @param options options shared by every dialect; see {@link SessionStoreOptions}.
+   */
+  constructor(backend: SessionBackend, options?: SessionStoreOptions) {
+    super();
+    this.#options = resolveStoreOptions(options);
+    this.#db = backend;
+    this.backend = backend.name;
+    this.#where = Object.freeze({ schema: backend.schema, table: this.#options.tableName });
+    this.#queries = compileSessionQueries(backend.db, this.#where);
+    this.#migrated = !this.#options.autoMigrate;
+    backend.onBackgroundError((cause) =>
+      this.#report(
+        new SessionStoreError(
+          'CONNECTION_FAILED',
+          `sessionsql: an idle ${backend.name} connection to ${backend.location} failed (${(cause as Error)?.message ?? String(cause)}); it is replaced on the next query.`,
+          { cause },
+        ),
+      ),
+    );
+    this.#schedulePrune();
+  }
+
+  /** The resolved options, frozen. */
+  get options(): ResolvedStoreOptions {
+    return this.#options;
+  }
+
+  /** Loads a live session; resolves `null` when it is missing or expired. */
+  override get(sid: string): Promise<SessionData | null>;
+  override get(sid: string, callback: Callback<SessionData | null>): Promise<undefined>;
+  override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
+    return settle(this.#get(sid), callback);
+  }
+
+  /** Creates or replaces a session (one atomic upsert). */
+  override set(sid: string, sess: SessionData): Promise<void>;
+  override set(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
+  override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.#set(sid, sess), callback);
+  }
+
+  /** Deletes a session; deleting an unknown id is not an error. */
+  override destroy(sid: string): Promise<void>;
+  override destroy(sid: string, callback: Callback<void>): Promise<void>;
+  override destroy(sid: string, callback?: Callback<void>): Promise<void> {
+    return settle(this.#destroy(sid), callback);
+  }
+
+  /** Moves the expiry of a live session from `sess.cookie`; an unknown or expired id is left alone. */
+  override touch(sid: string, sess: SessionData): Promise<void>;
+  override touch(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
+  override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.#touch(sid, sess), callback);
+  }
+
+  /** Every live session, keyed by session id. */
+  override all(): Promise<SessionsById>;
+  override all(callback: Callback<SessionsById>): Promise<undefined>;
+  override all(callback?: Callback<SessionsById>): Promise<SessionsById | undefined> {
+    return settle(this.#all(), callback);
+  }
+
+  /** The number of live sessions. */
+  override length(): Promise<number>;
+  override length(callback: Callback<number>): Promise<undefined>;
+  override length(callback?: Callback<number>): Promise<number | undefined> {
+    return settle(this.#length(), callback);
+  }
+
+  /** Deletes every session, live or expired. */
+  override clear(): Promise<void>;
+  override clear(callback: Callback<void>): Promise<void>;
+  override clear(callback?: Callback<void>): Promise<void> {
+    return settle(this.#clear(), callback);
+  }
+
+  /**
+   * Deletes expired sessions in batches of `pruneBatchSize` and resolves how many it deleted.
+   * On PostgreSQL only one store in the whole cluster prunes at a time; a call made while
+   * another instance holds the prune lock resolves 0 at once.
+   */
+  deleteExpired(): Promise<number> {
+    this.#pruning ??= this.#deleteExpired().finally(() => {
+      this.#pruning = undefined;
+    });
+    return this.#pruning;
+  }
+
+  /**
+   * Creates or upgrades the session table (kysely `Migrator`, with the store's own migration
+   * table `<tableName>_migrations`), holding a database-wide lock so that several processes
+   * starting at once all come up. Safe to call any time; it does nothing when up to date.
+   */
+  async migrate(): Promise<void> {
+    this.#assertOpen('migrate');
+    const { schema } = this.#db;
+    const table = this.#where.table;
+    try {
+      await this.#db.withLock(this.#lockName('migrate'), true, async (db) => {
+        const migrator = new Migrator({
+          db,
+          provider: sessionMigrationProvider(this.#where, this.#db.columnTypes),
+          migrationTableName: `${table}_migrations`,
+          migrationLockTableName: `${table}_migrations_lock`,
+          ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+        });
+        const { error } = await migrator.migrateToLatest();
+        if (error !== undefined) throw error;
+      });
+    } catch (cause) {
+      throw new SessionStoreError(
+        'MIGRATION_FAILED',
+        `sessionsql: creating the session table ${this.#describeTable()} failed: ${(cause as Error)?.message ?? String(cause)}. Check that the database user may create tables there, or create it with store.migrate() as a user who may.`,
+        { cause },
+      );
+    }
+  }
+
+  /**
+   * Resolves once the store can serve requests: the table is migrated (with `autoMigrate`) or
+   * reachable (without). Await it at startup to fail fast instead of on the first request; a
+   * failure is not remembered, so the next call tries again.
+   */
+  ready(): Promise<void> {
+    this.#ready ??= (this.#options.autoMigrate ? this.migrate() : this.#probe()).then(
+      () => {
+        this.#migrated = true;
+      },
+      (error: unknown) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
+    return this.#ready;
+  }
+
+  /**
+   * Stops the background pruner, waits for a running prune, and closes the connections the
+   * store opened itself. A pool or database handle passed in by the caller stays open.
+   */
+  close(): Promise<void>;
+  close(callback: Callback<void>): Promise<void>;
+  close(callback?: Callback<void>): Promise<void> {
+    this.#closing ??= this.#close();
+    return settle(this.#closing, callback);
+  }
+
+  async #get(sid: string): Promise<SessionData | null> {
+    assertSessionId(sid);
+    const { rows } = await this.#run<{ data: string }>('get', this.#queries.get, [sid, this.#time(this.#now())]);
+    const row = rows[0];
+    return row === undefined ? null : this.#decode(row.data);
+  }
+
+  async #set(sid: string, sess: SessionData): Promise<void> {
+    assertSessionId(sid);
+    const data = encodeSession(sess);
+    const now = this.#now();
+    const time = this.#time(now);
+    await this.#run('set', this.#queries.set, [sid, data, this.#time(this.#expiry(sess, now)), null, time, time]);
+  }
+
+  async #destroy(sid: string): Promise<void> {
+    assertSessionId(sid);
+    await this.#run('destroy', this.#queries.destroy, [sid]);
+  }
+
+  async #touch(sid: string, sess: SessionData): Promise<void> {
+    assertSessionId(sid);
+    const now = this.#now();
+    const time = this.#time(now);
+    await this.#run('touch', this.#queries.touch, [this.#time(this.#expiry(sess, now)), time, sid, time]);
+  }
+
+  async #all(): Promise<SessionsById> {
+    const { rows } = await this.#run<{ id: string; data: string }>('all', this.#queries.all, [this.#time(this.#now())]);
+    const result: SessionsById = {};
+    for (const row of rows) {
+      const data = this.#decode(row.data);
+      // defineProperty: an id such as "__proto__" must become a key, not a prototype.
+      if (data !== null)
+        Object.defineProperty(result, row.id, { value: data, enumerable: true, writable: true, configurable: true });
+    }
+    return result;
+  }
+
+  async #length(): Promise<number> {
+    const { rows } = await this.#run<{ count: unknown }>('length', this.#queries.length, [this.#time(this.#now())]);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  async #clear(): Promise<void> {
+    await this.#run('clear', this.#queries.clear, []);
+  }
+
+  async #deleteExpired(): Promise<number> {
+    this.#assertOpen('deleteExpired');
+    if (!this.#migrated) await this.ready();
+    const now = this.#time(this.#now());
+    const batch = this.#options.pruneBatchSize;
+    const outcome = await this.#db.withLock(this.#lockName('prune'), false, async (db) => {
+      let deleted = 0;
+      for (;;) {
+        const affectedRows = await this.#executeOn(db, 'deleteExpired', this.#queries.deleteExpiredBatch, [now, batch]);
+        deleted += affectedRows;
+        if (affectedRows < batch || this.#closing !== undefined) return deleted;
+        // Between batches other queries get their turn (better-sqlite3 runs on this thread).
+        await nextTurn();
+      }
+    });
+    return outcome.acquired ? outcome.value : 0;
+  }
+
+  #schedulePrune(): void {
+    const interval = this.#options.pruneIntervalMs;
+    if (interval === false || this.#closing !== undefined) return;
+    const delay = Math.round(interval * (0.5 + Math.random()));
+    this.#pruneTimer = setTimeout(() => {
+      this.#pruneTimer = undefined;
+      this.deleteExpired()
+        .catch((cause: unknown) => {
+          if (this.#closing !== undefined) return;
+          this.#report(
+            new SessionStoreError(
+              'PRUNE_FAILED',
+              `sessionsql: deleting expired sessions from ${this.#describeTable()} failed; it is tried again at the next interval. ${(cause as Error)?.message ?? ''}`,
+              { cause },
+            ),
+          );
+        })
+        .finally(() => this.#schedulePrune());
+    }, delay);
+    this.#pruneTimer.unref();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#pruneTimer !== undefined) clearTimeout(this.#pruneTimer);
+    await Promise.allSettled([this.#pruning, this.#ready]);
+    await this.#db.close();
+  }
+
+  async #probe(): Promise<void> {
+    await this.#execute('ready', this.#queries.get, ['', this.#time(this.#now())]);
+  }
+
+  async #run<Row>(operation: string, query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
+    this.#assertOpen(operation);
+    if (!this.#migrated) await this.ready();
+    return this.#execute(operation, query, values);
+  }
+
+  async #execute<Row>(
+    operation: string,
+    query: PreparedQuery,
+    values: readonly unknown[],
+  ): Promise<ExecuteResult<Row>> {
+    try {
+      return await this.#db.execute<Row>(query, values);
+    } catch (cause) {
+      throw this.#queryError(operation, cause);
+    }
+  }
+
+  async #executeOn(db: Kysely<any>, operation: string, query: PreparedQuery, values: unknown[]): Promise<number> {
+    try {
+      const result = await db.executeQuery(CompiledQuery.raw(query.sql, values));
+      return Number(result.numAffectedRows ?? 0);
+    } catch (cause) {
+      throw this.#queryError(operation, cause);
+    }
+  }
+
+  #queryError(operation: string, cause: unknown): SessionStoreError {
+    const detail = (cause as Error)?.message ?? String(cause);
+    if (operation === 'set' && this.#db.isDataRejection(cause)) {
+      return new SessionStoreError(
+        'DATA_REJECTED',
+        `sessionsql: ${this.#db.name} refused the session data (${detail}); nothing was written. Remove the offending value from the session.`,
+        { cause },
+      );
+    }
+    return new SessionStoreError(
+      'QUERY_FAILED',
+      `sessionsql: ${operation} on ${this.#describeTable()} failed: ${detail}`,
+      {
+        cause,
+      },
+    );
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closing !== undefined) {
+      throw new SessionStoreError(
+        'STORE_CLOSED',
+        `sessionsql: ${operation}() was called after store.close(); create a new store instead.`,
+      );
+    }
+  }
+
+  #decode(text: string): SessionData | null {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as SessionData;
+      throw new Error(`expected a JSON object, found ${Array.isArray(value) ? 'an array' : typeof value}`);
+    } catch (cause) {
+      this.#report(
+        new SessionStoreError(
+          'CORRUPT_SESSION',
+          `sessionsql: a stored session in ${this.#describeTable()} could not be decoded (${(cause as Error).message}) and is treated as missing; the next save overwrites it.`,
+          { cause },
+        ),
+      );
+      return null;
+    }
+  }
+
+  #report(error: SessionStoreError): void {
+    try {
+      if (this.#options.onError !== undefined) this.#options.onError(error);
+      else if (this.listenerCount('error') > 0) this.emit('error', error);
+      else process.emitWarning(error.message, { code: `SESSIONSQL_${error.code}` });
+    } catch (thrown) {
+      // A throwing error handler must not turn a reported problem into a crash.
+      process.emitWarning(`sessionsql: the error handler threw: ${(thrown as Error)?.message ?? String(thrown)}`);
+    }
+  }
+
+  #expiry(sess: SessionData | undefined, now: number): number {
+    const expires: unknown = sess?.cookie?.expires;
+    if (expires !== undefined && expires !== null && expires !== false) {
+      const ms = toMs(expires);
+      if (Number.isFinite(ms)) return ms;
+    }
+    return now + this.#options.ttlMs;
+  }
+
+  #now(): number {
+    return this.#options.clock();
+  }
+
+  #time(ms: number): unknown {
+    return this.#db.encodeTime(ms);
+  }
+
+  #lockName(purpose: string): string {
+    return `sessionsql:${this.#where.schema ?? ''}.${this.#where.table}:${purpose}`;
+  }
+
+  #describeTable(): string {
+    const { schema, table } = this.#where;
+    return `${this.#db.name} table ${schema === undefined ? '' : `${schema}.`}${table} (${this.#db.location})`;
+  }
+}

@@ -1,0 +1,2 @@
+export { createPostgresBackend, describePool, type PostgresBackendOptions } from './postgres-backend.js';
+export { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-session-store.js';

@@ -1,0 +1,67 @@
+import { assertIdentifier, resolveStoreOptions, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import pg from 'pg';
+import { createPostgresBackend } from './postgres-backend.js';
+
+/** Options of {@link PostgresSessionStore}. Give exactly one of `pool` and `connectionString`. */
+export interface PostgresSessionStoreOptions extends SessionStoreOptions {
+  /**
+   * A `pg.Pool` you created; the store uses it and `close()` leaves it open.
+   */
+  pool?: pg.Pool;
+  /**
+   * A PostgreSQL URL; the store creates its own pool (see `poolConfig`) and `close()` ends it.
+   * @example 'postgres://app:secret@db.internal:5432/app'
+   */
+  connectionString?: string;
+  /**
+   * Extra `pg.Pool` settings for the pool created from `connectionString` (ssl, max, timeouts).
+   * @default { max: 10 }
+   */
+  poolConfig?: Omit<pg.PoolConfig, 'connectionString'>;
+  /**
+   * Schema holding the session table; created if missing. Letters, digits, underscores.
+   * @default 'public'
+   */
+  schemaName?: string;
+}
+
+/**
+ * express-session store on PostgreSQL through pg.
+ *
+ * @example
+ * ```ts
+ * import session from 'express-session'
+ * import { PostgresSessionStore } from '@sessionsql/postgres'
+ *
+ * app.use(session({
+ *   store: new PostgresSessionStore({ connectionString: process.env.DATABASE_URL }),
+ *   secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false,
+ * }))
+ * ```
+ */
+export class PostgresSessionStore extends SqlSessionStore {
+  constructor(options: PostgresSessionStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        'sessionsql: new PostgresSessionStore() needs options, for example { connectionString: "postgres://user@host/db" }.',
+      );
+    }
+    resolveStoreOptions(options);
+    const schema = assertIdentifier('schemaName', options.schemaName ?? 'public', 63);
+    const { pool, connectionString } = options;
+    if ((pool === undefined) === (connectionString === undefined)) {
+      throw new TypeError(
+        'sessionsql: PostgresSessionStore needs exactly one of `pool` (a pg.Pool) or `connectionString` (a postgres:// URL).',
+      );
+    }
+    if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof pool.connect !== 'function')) {
+      throw new TypeError('sessionsql: option `pool` must be a pg.Pool.');
+    }
+    if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+      throw new TypeError('sessionsql: option `connectionString` must be a non-empty postgres:// URL.');
+    }
+    const ownsPool = pool === undefined;
+    const usedPool = pool ?? new pg.Pool({ max: 10, ...options.poolConfig, connectionString });
+    super(createPostgresBackend({ pool: usedPool, ownsPool, schema }), options);
+  }
+}
