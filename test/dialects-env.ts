@@ -13,7 +13,9 @@ export function selectedDialects(env: NodeJS.ProcessEnv = process.env): DialectN
   for (const word of raw.split(',').map((w) => w.trim().toLowerCase())) {
     const matches = ALL_DIALECTS.filter((d) => d === word || d.split('-')[0] === word);
     if (matches.length === 0) {
-      throw new Error(`DIALECTS=${raw}: unknown dialect "${word}". Use any of sqlite, postgres, ${ALL_DIALECTS.join(', ')}.`);
+      throw new Error(
+        `DIALECTS=${raw}: unknown dialect "${word}". Use any of sqlite, postgres, ${ALL_DIALECTS.join(', ')}.`,
+      );
     }
     for (const m of matches) picked.add(m);
   }

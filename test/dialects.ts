@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { type DialectName, selectedDialects } from './dialects-env.js';
 
-export { selectedDialects, type DialectName };
+export { type DialectName, selectedDialects };
 
 export interface StoreHarness {
   readonly dialect: DialectName;
@@ -72,7 +72,12 @@ export function useStoreHarness(dialect: DialectName): () => StoreHarness {
       const url = inject('postgresUrl');
       const query = async <Row>(text: string, params: unknown[] = []) => {
         let n = 0;
-        return (await pool.query(text.replace(/\?/g, () => `$${++n}`), params)).rows as Row[];
+        return (
+          await pool.query(
+            text.replace(/\?/g, () => `$${++n}`),
+            params,
+          )
+        ).rows as Row[];
       };
       const qualifiedTable = `"${schema}"."${table}"`;
       current = {
@@ -100,9 +105,10 @@ export function useStoreHarness(dialect: DialectName): () => StoreHarness {
       };
       return;
     }
-    const db =
-      dialect === 'sqlite-memory' ? new Database(':memory:') : new Database(join(fileDir, `${table}.sqlite`));
-    cleanup.push(() => db.close());
+    const db = dialect === 'sqlite-memory' ? new Database(':memory:') : new Database(join(fileDir, `${table}.sqlite`));
+    cleanup.push(() => {
+      db.close();
+    });
     const database = dialect === 'sqlite-memory' ? db : db.name;
     current = {
       dialect,

@@ -11,13 +11,20 @@ const HOUR = 3_600_000;
 
 export function session(extra: Record<string, unknown> = {}, expires: number | null = Date.now() + HOUR): SessionData {
   return {
-    cookie: { originalMaxAge: HOUR, expires: expires === null ? null : new Date(expires).toISOString(), httpOnly: true, path: '/' },
+    cookie: {
+      originalMaxAge: HOUR,
+      expires: expires === null ? null : new Date(expires).toISOString(),
+      httpOnly: true,
+      path: '/',
+    },
     ...extra,
   } as unknown as SessionData;
 }
 
 /** Calls `fn` with a callback and resolves what the callback received, failing if it is called twice. */
-function viaCallback<T>(fn: (cb: (err: unknown, value?: T) => void) => unknown): Promise<{ err: unknown; value?: T; returned: unknown }> {
+function viaCallback<T>(
+  fn: (cb: (err: unknown, value?: T) => void) => unknown,
+): Promise<{ err: unknown; value?: T; returned: unknown }> {
   return new Promise((resolve, reject) => {
     let calls = 0;
     let returned: unknown;
@@ -38,7 +45,12 @@ export function defineStoreSuite(dialect: DialectName): void {
         const store = h().createStore();
         const big = 'x'.repeat(100 * 1024);
         const data = session({
-          user: { id: 42, name: 'Zoë 李 🎉', roles: ['admin', 'editor'], nested: { deep: { deeper: [1, 2.5, null, true] } } },
+          user: {
+            id: 42,
+            name: 'Zoë 李 🎉',
+            roles: ['admin', 'editor'],
+            nested: { deep: { deeper: [1, 2.5, null, true] } },
+          },
           text: 'quotes \' " \\ and newline\n and tab\t',
           big,
         });
@@ -67,7 +79,9 @@ export function defineStoreSuite(dialect: DialectName): void {
 
       it('accepts 50 concurrent writes to one id', async () => {
         const store = h().createStore();
-        const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.set('hot', session({ n: i }))));
+        const results = await Promise.allSettled(
+          Array.from({ length: 50 }, (_, i) => store.set('hot', session({ n: i }))),
+        );
         expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
         const got = (await store.get('hot')) as unknown as { n: number };
         expect(got.n).toBeGreaterThanOrEqual(0);
@@ -311,7 +325,9 @@ export function defineStoreSuite(dialect: DialectName): void {
         const store = h().createStore();
         for (const bad of [undefined, null, 42, {}, '']) {
           await expect(store.get(bad as unknown as string)).rejects.toThrow(TypeError);
-          await expect(store.set(bad as unknown as string, session())).rejects.toThrow(/session id must be a non-empty string/);
+          await expect(store.set(bad as unknown as string, session())).rejects.toThrow(
+            /session id must be a non-empty string/,
+          );
           await expect(store.destroy(bad as unknown as string)).rejects.toThrow(TypeError);
           await expect(store.touch(bad as unknown as string, session())).rejects.toThrow(TypeError);
           const { err, returned } = await viaCallback((cb) => store.get(bad as unknown as string, cb));

@@ -66,6 +66,8 @@ try {
   await server.start();
   process.stdout.write(`${JSON.stringify({ url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` })}\n`);
 } catch (error) {
-  process.stdout.write(`${JSON.stringify({ error: `${error?.message ?? "the server stopped while starting"}\n${logs.join('').slice(-2000)}` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ error: `${error?.message ?? 'the server stopped while starting'}\n${logs.join('').slice(-2000)}` })}\n`,
+  );
   await stop();
 }

@@ -1,0 +1,182 @@
+/** What only one dialect has: SQLite files and handles, PostgreSQL pools and advisory locks. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { SessionStoreError } from '@sessionsql/core';
+import { PostgresSessionStore } from '@sessionsql/postgres';
+import { SqliteSessionStore } from '@sessionsql/sqlite';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { selectedDialects } from './dialects.js';
+import { advisoryKey, session } from './store-suite.js';
+
+const run = promisify(execFile);
+const dialects = selectedDialects();
+
+/** Starts `count` processes at once that each open a store on the same new table and migrate it. */
+async function migrateFromProcesses(count: number, storeExpression: string) {
+  const script = `
+    const { SqliteSessionStore } = require('@sessionsql/sqlite');
+    const { PostgresSessionStore } = require('@sessionsql/postgres');
+    const store = ${storeExpression};
+    store.ready().then(() => store.set('p' + process.pid, { cookie: {} })).then(() => store.close())
+      .then(() => console.log('up'), (e) => { console.error(e); process.exit(1); });`;
+  return Promise.all(
+    Array.from({ length: count }, () => run(process.execPath, ['-e', script], { cwd: process.cwd() })),
+  );
+}
+
+describe.runIf(dialects.includes('sqlite-file'))('sqlite-file: files and handles', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sessionsql-sqlite-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('opens a file it creates in WAL mode with a busy timeout, and closes it', async () => {
+    const file = join(dir, 'wal.sqlite');
+    const store = new SqliteSessionStore({ database: file, pruneIntervalMs: false });
+    await store.set('a', session());
+    await store.close();
+    const db = new Database(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('select count(*) as n from sessions').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('leaves a Database handle passed in open after close()', async () => {
+    const db = new Database(join(dir, 'handle.sqlite'));
+    const store = new SqliteSessionStore({ database: db, pruneIntervalMs: false });
+    await store.set('a', session());
+    await store.close();
+    expect(db.open).toBe(true);
+    expect(db.prepare('select count(*) as n from sessions').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('fails clearly when the file cannot be opened', () => {
+    expect(() => new SqliteSessionStore({ database: join(dir, 'missing-dir', 'x.sqlite') })).toThrow(
+      /cannot open the SQLite database .*missing-dir.*directory exists/,
+    );
+  });
+
+  it('rejects a database option that is not a path or a handle', () => {
+    expect(() => new SqliteSessionStore({ database: 42 as unknown as string })).toThrow(TypeError);
+    expect(() => new SqliteSessionStore({ database: '' })).toThrow(TypeError);
+    expect(() => new SqliteSessionStore(undefined as unknown as { database: string })).toThrow(TypeError);
+  });
+
+  it('two processes starting at once on one new file both come up', async () => {
+    const file = join(dir, 'race.sqlite');
+    const outputs = await migrateFromProcesses(
+      3,
+      `new SqliteSessionStore({ database: ${JSON.stringify(file)}, pruneIntervalMs: false })`,
+    );
+    expect(outputs.map((o) => o.stdout.trim())).toEqual(['up', 'up', 'up']);
+    const db = new Database(file);
+    expect(db.prepare('select count(*) as n from sessions').get()).toEqual({ n: 3 });
+    db.close();
+  });
+});
+
+describe.runIf(dialects.includes('postgres'))('postgres: pools, schemas and locks', () => {
+  let url = '';
+  let admin: pg.Pool;
+  const schema = `test_pg_${process.pid}_${Date.now().toString(36)}`;
+  beforeAll(() => {
+    url = inject('postgresUrl');
+    admin = new pg.Pool({ connectionString: url, max: 3 });
+    admin.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    await admin.query(`drop schema if exists "${schema}" cascade`);
+    await admin.end();
+  });
+
+  it('creates the schema, and leaves a pool passed in open after close()', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const store = new PostgresSessionStore({ pool, schemaName: schema, tableName: 'own_pool', pruneIntervalMs: false });
+    await store.set('a', session());
+    await store.close();
+    const { rows } = await pool.query(`select count(*)::int as n from "${schema}".own_pool`);
+    expect(rows).toEqual([{ n: 1 }]);
+    await pool.end();
+  });
+
+  it('works on a pool of one connection, migrations and pruning included', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const store = new PostgresSessionStore({
+      pool,
+      schemaName: schema,
+      tableName: 'tiny_pool',
+      pruneIntervalMs: false,
+    });
+    await store.set('old', session({}, Date.now() - 1));
+    await store.set('new', session());
+    expect(await store.deleteExpired()).toBe(1);
+    expect(await store.length()).toBe(1);
+    await store.close();
+    await pool.end();
+  });
+
+  it('prunes on one instance at a time: a held prune lock makes deleteExpired skip', async () => {
+    const store = new PostgresSessionStore({
+      connectionString: url,
+      schemaName: schema,
+      tableName: 'locked',
+      pruneIntervalMs: false,
+    });
+    await store.set('old', session({}, Date.now() - 1));
+    const holder = await admin.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1::bigint)', [advisoryKey(`sessionsql:${schema}.locked:prune`)]);
+      expect(await store.deleteExpired()).toBe(0);
+      await holder.query('select pg_advisory_unlock($1::bigint)', [advisoryKey(`sessionsql:${schema}.locked:prune`)]);
+      expect(await store.deleteExpired()).toBe(1);
+    } finally {
+      holder.release();
+      await store.close();
+    }
+  });
+
+  it('survives the server dropping idle connections and reports it', async () => {
+    const errors: SessionStoreError[] = [];
+    const store = new PostgresSessionStore({
+      connectionString: url,
+      schemaName: schema,
+      tableName: 'dropped',
+      pruneIntervalMs: false,
+      onError: (e) => errors.push(e),
+    });
+    await store.set('a', session());
+    await admin.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'sessionsql-drop-test' or (datname = current_database() and pid <> pg_backend_pid() and state = 'idle' and backend_type = 'client backend' and query like '%dropped%')`,
+    );
+    await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0));
+    expect(errors[0]!.code).toBe('CONNECTION_FAILED');
+    expect(await store.get('a')).not.toBeNull();
+    await store.close();
+  });
+
+  it('two processes starting at once on one new table both come up', async () => {
+    const outputs = await migrateFromProcesses(
+      3,
+      `new PostgresSessionStore({ connectionString: ${JSON.stringify(url)}, schemaName: ${JSON.stringify(`${schema}_race`)}, pruneIntervalMs: false })`,
+    );
+    expect(outputs.map((o) => o.stdout.trim())).toEqual(['up', 'up', 'up']);
+    const { rows } = await admin.query(`select count(*)::int as n from "${schema}_race".sessions`);
+    expect(rows).toEqual([{ n: 3 }]);
+    await admin.query(`drop schema "${schema}_race" cascade`);
+  });
+
+  it('validates pool, connectionString and schemaName in the constructor', () => {
+    expect(() => new PostgresSessionStore({})).toThrow(/exactly one of `pool`.*`connectionString`/);
+    expect(() => new PostgresSessionStore({ connectionString: url, pool: admin })).toThrow(TypeError);
+    expect(() => new PostgresSessionStore({ connectionString: '' })).toThrow(TypeError);
+    expect(() => new PostgresSessionStore({ pool: {} as pg.Pool })).toThrow(/pg.Pool/);
+    expect(() => new PostgresSessionStore({ connectionString: url, schemaName: 'x"; drop' })).toThrow(/schemaName/);
+  });
+});
