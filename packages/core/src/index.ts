@@ -9,6 +9,20 @@ export type {
 } from './session-backend.js';
 export { sessionMigrations, type TableLocation } from './session-migrations.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './session-store-error.js';
-export { type ResolvedStoreOptions, resolveStoreOptions, type SessionStoreOptions } from './session-store-options.js';
+export {
+  defaultGetUserId,
+  type GetUserId,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type SessionStoreOptions,
+} from './session-store-options.js';
 export type { Callback } from './settle.js';
-export { type SessionsById, SqlSessionStore } from './sql-session-store.js';
+export {
+  type ClearForUserOptions,
+  type DumpedSession,
+  type DumpOptions,
+  type ListForUserOptions,
+  type SessionsById,
+  SqlSessionStore,
+  type UserSession,
+} from './sql-session-store.js';

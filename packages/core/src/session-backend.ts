@@ -83,6 +83,11 @@ export interface SessionBackend {
    * refused the data itself (not the connection or the statement).
    */
   isDataRejection(error: unknown): boolean;
+  /**
+   * Classifies a driver error: `true` when the database could not be reached or refused the
+   * connection (refused, unknown host, timeout, bad credentials, missing database).
+   */
+  isConnectionError(error: unknown): boolean;
   /** Releases what the backend opened itself; connections the caller passed in stay open. */
   close(): Promise<void>;
 }

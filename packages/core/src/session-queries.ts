@@ -20,6 +20,16 @@ export interface SessionQueries {
   readonly clear: PreparedQuery;
   /** (now, limit) → deletes up to `limit` expired sessions. */
   readonly deleteExpiredBatch: PreparedQuery;
+  /** (userId, now, except) → deletes the user's live sessions but `except` ('' keeps none). */
+  readonly clearForUser: PreparedQuery;
+  /** (userId, now) → one row `{ count }` of the user's live sessions. */
+  readonly countForUser: PreparedQuery;
+  /** (userId, now) → rows `{ id }` of the user's live sessions, newest first. */
+  readonly idsForUser: PreparedQuery;
+  /** (userId, now, limit, offset) → the user's live sessions, newest first. */
+  readonly listForUser: PreparedQuery;
+  /** (now, afterId, limit) → a page of live sessions ordered by id, after `afterId`. */
+  readonly dumpPage: PreparedQuery;
 }
 
 /**
@@ -113,6 +123,60 @@ export function compileSessionQueries(kysely: Kysely<any>, where: TableLocation)
           .deleteFrom(t)
           .where('id', 'in', db.selectFrom(t).select('id').where('expires_at', '<=', p.now).limit(p.limit)),
       false,
+    ),
+    clearForUser: prepare(
+      ['userId', 'now', 'except'],
+      (p) =>
+        db.deleteFrom(t).where('user_id', '=', p.userId).where('expires_at', '>', p.now).where('id', '<>', p.except),
+      false,
+    ),
+    countForUser: prepare(
+      ['userId', 'now'],
+      (p) =>
+        db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll().as('count'))
+          .where('user_id', '=', p.userId)
+          .where('expires_at', '>', p.now),
+      true,
+    ),
+    idsForUser: prepare(
+      ['userId', 'now'],
+      (p) =>
+        db
+          .selectFrom(t)
+          .select('id')
+          .where('user_id', '=', p.userId)
+          .where('expires_at', '>', p.now)
+          .orderBy('created_at', 'desc')
+          .orderBy('id'),
+      true,
+    ),
+    listForUser: prepare(
+      ['userId', 'now', 'limit', 'offset'],
+      (p) =>
+        db
+          .selectFrom(t)
+          .select(['id', 'user_id', 'data', 'expires_at', 'created_at', 'updated_at'])
+          .where('user_id', '=', p.userId)
+          .where('expires_at', '>', p.now)
+          .orderBy('created_at', 'desc')
+          .orderBy('id')
+          .limit(p.limit)
+          .offset(p.offset),
+      true,
+    ),
+    dumpPage: prepare(
+      ['now', 'afterId', 'limit'],
+      (p) =>
+        db
+          .selectFrom(t)
+          .select(['id', 'user_id', 'data', 'expires_at'])
+          .where('expires_at', '>', p.now)
+          .where('id', '>', p.afterId)
+          .orderBy('id')
+          .limit(p.limit),
+      true,
     ),
   });
 }

@@ -1,5 +1,30 @@
+import type { SessionData } from 'express-session';
 import { assertIdentifier, MAX_TABLE_NAME_LENGTH } from './identifiers.js';
 import type { SessionStoreError } from './session-store-error.js';
+
+/**
+ * The user a session belongs to, or undefined/null for an anonymous session. Numbers are
+ * stored as their decimal string.
+ */
+export type GetUserId = (session: SessionData) => string | number | null | undefined;
+
+/**
+ * The default {@link SessionStoreOptions.getUserId}: the first non-empty string or finite
+ * number among `session.userId`, `session.user.id` and `session.passport.user`.
+ */
+export function defaultGetUserId(session: SessionData): string | undefined {
+  const s = session as unknown as {
+    userId?: unknown;
+    user?: { id?: unknown } | null;
+    passport?: { user?: unknown } | null;
+  };
+  for (const value of [s.userId, s.user?.id, s.passport?.user]) {
+    if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))) {
+      return String(value);
+    }
+  }
+  return undefined;
+}
 
 /**
  * Options every sessionsql store accepts, whatever the database.
@@ -43,6 +68,14 @@ export interface SessionStoreOptions {
    */
   onError?: (error: SessionStoreError) => void;
   /**
+   * Which user a session belongs to; stored with the session in the same statement, and
+   * cleared when it returns nothing (after logout). Powers `listSessionsForUser`,
+   * `clearSessionsForUser` and the other per-user operations.
+   * @default {@link defaultGetUserId}: `session.userId`, `session.user.id` or `session.passport.user`
+   * @example (session) => session.account?.uuid
+   */
+  getUserId?: GetUserId;
+  /**
    * The current time in milliseconds since the epoch. Replace it only in tests.
    * @default Date.now
    */
@@ -57,6 +90,7 @@ export interface ResolvedStoreOptions {
   readonly pruneIntervalMs: number | false;
   readonly pruneBatchSize: number;
   readonly onError: ((error: SessionStoreError) => void) | undefined;
+  readonly getUserId: GetUserId;
   readonly clock: () => number;
 }
 
@@ -107,6 +141,7 @@ export function resolveStoreOptions(options: SessionStoreOptions | undefined): R
     pruneIntervalMs,
     pruneBatchSize: positiveInteger('pruneBatchSize', o.pruneBatchSize, 1000, 1_000_000),
     onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
+    getUserId: optionalFunction<GetUserId>('getUserId', o.getUserId) ?? defaultGetUserId,
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
   });
 }

@@ -10,6 +10,74 @@ import { type Callback, settle } from './settle.js';
 /** Sessions keyed by id, as returned by {@link SqlSessionStore.all}. */
 export type SessionsById = { [sessionId: string]: SessionData };
 
+/** A user's live session, as listed by {@link SqlSessionStore.listSessionsForUser}. */
+export interface UserSession {
+  readonly id: string;
+  readonly userId: string;
+  /** When the session was first saved, in milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** When the session was last saved or touched, in milliseconds since the epoch. */
+  readonly updatedAt: number;
+  /** When the session expires, in milliseconds since the epoch. */
+  readonly expiresAt: number;
+  readonly data: SessionData;
+}
+
+/** One live session as yielded by {@link SqlSessionStore.dump}. */
+export interface DumpedSession {
+  readonly id: string;
+  /** The session's user, or null for an anonymous session. */
+  readonly userId: string | null;
+  /** When the session expires, in milliseconds since the epoch. */
+  readonly expiresAt: number;
+  readonly data: SessionData;
+}
+
+/** Options of {@link SqlSessionStore.clearSessionsForUser}. */
+export interface ClearForUserOptions {
+  /** A session id to keep ("log out other devices": the current session's id). */
+  except?: string;
+}
+
+/** Options of {@link SqlSessionStore.listSessionsForUser}. */
+export interface ListForUserOptions {
+  /** At most this many sessions. @default 100 */
+  limit?: number;
+  /** Skip this many (newest first). @default 0 */
+  offset?: number;
+}
+
+/** Options of {@link SqlSessionStore.dump}. */
+export interface DumpOptions {
+  /** Rows read per query; at most this many sit in memory at once. @default 1000 */
+  pageSize?: number;
+}
+
+function toUserId(userId: unknown): string {
+  if ((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))) {
+    return String(userId);
+  }
+  throw new TypeError(
+    `sessionsql: a user id must be a non-empty string or a finite number (got ${userId === '' ? 'an empty string' : typeof userId}).`,
+  );
+}
+
+function wholeNumber(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 1_000_000_000) {
+    throw new TypeError(`sessionsql: \`${name}\` must be a whole number of at least ${min} (got ${String(value)}).`);
+  }
+  return value;
+}
+
+/** Splits `(options?, callback?)` arguments where the options may be left out. */
+function optionsAndCallback<O, T>(
+  a: O | Callback<T> | undefined,
+  b: Callback<T> | undefined,
+): [O | undefined, Callback<T> | undefined] {
+  return typeof a === 'function' ? [undefined, a as Callback<T>] : [a, b];
+}
+
 function assertSessionId(sid: unknown): asserts sid is string {
   if (typeof sid !== 'string' || sid.length === 0) {
     throw new TypeError(
@@ -42,6 +110,14 @@ function toMs(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   return Date.parse(String(value));
+}
+
+function describeCause(cause: unknown): string {
+  const error = cause as { message?: unknown; code?: unknown; errors?: unknown } | null;
+  if (error && typeof error.message === 'string' && error.message !== '') return error.message;
+  // Node reports "connection refused" on every address of a host as an AggregateError with no message.
+  if (error && typeof error.code === 'string') return error.code;
+  return String(cause);
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -153,6 +229,92 @@ export class SqlSessionStore extends session.Store {
   }
 
   /**
+   * Deletes the user's live sessions ("log out everywhere"), keeping `except` when given
+   * ("log out other devices"); resolves how many it deleted.
+   * @example await store.clearSessionsForUser(req.session.userId, { except: req.sessionID })
+   */
+  clearSessionsForUser(userId: string | number, options?: ClearForUserOptions): Promise<number>;
+  clearSessionsForUser(userId: string | number, callback: Callback<number>): Promise<undefined>;
+  clearSessionsForUser(
+    userId: string | number,
+    options: ClearForUserOptions | undefined,
+    callback: Callback<number>,
+  ): Promise<undefined>;
+  clearSessionsForUser(
+    userId: string | number,
+    a?: ClearForUserOptions | Callback<number>,
+    b?: Callback<number>,
+  ): Promise<number | undefined> {
+    const [options, callback] = optionsAndCallback(a, b);
+    return settle(this.#clearForUser(userId, options), callback);
+  }
+
+  /** The number of the user's live sessions. */
+  countSessionsForUser(userId: string | number): Promise<number>;
+  countSessionsForUser(userId: string | number, callback: Callback<number>): Promise<undefined>;
+  countSessionsForUser(userId: string | number, callback?: Callback<number>): Promise<number | undefined> {
+    return settle(this.#countForUser(userId), callback);
+  }
+
+  /** The ids of the user's live sessions, newest first. */
+  listSessionIdsForUser(userId: string | number): Promise<string[]>;
+  listSessionIdsForUser(userId: string | number, callback: Callback<string[]>): Promise<undefined>;
+  listSessionIdsForUser(userId: string | number, callback?: Callback<string[]>): Promise<string[] | undefined> {
+    return settle(this.#idsForUser(userId), callback);
+  }
+
+  /**
+   * The user's live sessions, newest first, with their times and data: a "your devices" page.
+   * @example const devices = await store.listSessionsForUser(userId, { limit: 20 })
+   */
+  listSessionsForUser(userId: string | number, options?: ListForUserOptions): Promise<UserSession[]>;
+  listSessionsForUser(userId: string | number, callback: Callback<UserSession[]>): Promise<undefined>;
+  listSessionsForUser(
+    userId: string | number,
+    options: ListForUserOptions | undefined,
+    callback: Callback<UserSession[]>,
+  ): Promise<undefined>;
+  listSessionsForUser(
+    userId: string | number,
+    a?: ListForUserOptions | Callback<UserSession[]>,
+    b?: Callback<UserSession[]>,
+  ): Promise<UserSession[] | undefined> {
+    const [options, callback] = optionsAndCallback(a, b);
+    return settle(this.#listForUser(userId, options), callback);
+  }
+
+  /** Deletes every session, live or expired, and resolves how many it deleted. */
+  clearAll(): Promise<number>;
+  clearAll(callback: Callback<number>): Promise<undefined>;
+  clearAll(callback?: Callback<number>): Promise<number | undefined> {
+    return settle(this.#clearAll(), callback);
+  }
+
+  /**
+   * Every live session, read in pages of `pageSize` ordered by id, so that a million rows
+   * never sit in memory at once. Sessions saved or deleted while it runs may or may not appear.
+   * @example for await (const s of store.dump()) backup.write(JSON.stringify(s) + '\n')
+   */
+  async *dump(options?: DumpOptions): AsyncGenerator<DumpedSession, void, undefined> {
+    const pageSize = wholeNumber('pageSize', options?.pageSize, 1000, 1);
+    const now = this.#time(this.#now());
+    let afterId = '';
+    for (;;) {
+      const { rows } = await this.#run<{ id: string; user_id: string | null; data: string; expires_at: unknown }>(
+        'dump',
+        this.#queries.dumpPage,
+        [now, afterId, pageSize],
+      );
+      for (const row of rows) {
+        const data = this.#decode(row.data);
+        if (data !== null) yield { id: row.id, userId: row.user_id, expiresAt: toMs(row.expires_at), data };
+      }
+      if (rows.length < pageSize) return;
+      afterId = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /**
    * Deletes expired sessions in batches of `pruneBatchSize` and resolves how many it deleted.
    * On PostgreSQL only one store in the whole cluster prunes at a time; a call made while
    * another instance holds the prune lock resolves 0 at once.
@@ -186,9 +348,10 @@ export class SqlSessionStore extends session.Store {
         if (error !== undefined) throw error;
       });
     } catch (cause) {
+      if (this.#db.isConnectionError(cause)) throw this.#connectionError(cause);
       throw new SessionStoreError(
         'MIGRATION_FAILED',
-        `sessionsql: creating the session table ${this.#describeTable()} failed: ${(cause as Error)?.message ?? String(cause)}. Check that the database user may create tables there, or create it with store.migrate() as a user who may.`,
+        `sessionsql: creating the session table ${this.#describeTable()} failed: ${describeCause(cause)}. Check that the database user may create tables there, or create it with store.migrate() as a user who may.`,
         { cause },
       );
     }
@@ -233,9 +396,10 @@ export class SqlSessionStore extends session.Store {
   async #set(sid: string, sess: SessionData): Promise<void> {
     assertSessionId(sid);
     const data = encodeSession(sess);
+    const userId = this.#userIdOf(sess);
     const now = this.#now();
     const time = this.#time(now);
-    await this.#run('set', this.#queries.set, [sid, data, this.#time(this.#expiry(sess, now)), null, time, time]);
+    await this.#run('set', this.#queries.set, [sid, data, this.#time(this.#expiry(sess, now)), userId, time, time]);
   }
 
   async #destroy(sid: string): Promise<void> {
@@ -269,6 +433,80 @@ export class SqlSessionStore extends session.Store {
 
   async #clear(): Promise<void> {
     await this.#run('clear', this.#queries.clear, []);
+  }
+
+  async #clearForUser(userId: string | number, options: ClearForUserOptions | undefined): Promise<number> {
+    const id = toUserId(userId);
+    const except = options?.except;
+    if (except !== undefined) assertSessionId(except);
+    const { affectedRows } = await this.#run('clearSessionsForUser', this.#queries.clearForUser, [
+      id,
+      this.#time(this.#now()),
+      except ?? '',
+    ]);
+    return affectedRows;
+  }
+
+  async #countForUser(userId: string | number): Promise<number> {
+    const id = toUserId(userId);
+    const { rows } = await this.#run<{ count: unknown }>('countSessionsForUser', this.#queries.countForUser, [
+      id,
+      this.#time(this.#now()),
+    ]);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  async #idsForUser(userId: string | number): Promise<string[]> {
+    const id = toUserId(userId);
+    const { rows } = await this.#run<{ id: string }>('listSessionIdsForUser', this.#queries.idsForUser, [
+      id,
+      this.#time(this.#now()),
+    ]);
+    return rows.map((row) => row.id);
+  }
+
+  async #listForUser(userId: string | number, options: ListForUserOptions | undefined): Promise<UserSession[]> {
+    const id = toUserId(userId);
+    const limit = wholeNumber('limit', options?.limit, 100, 1);
+    const offset = wholeNumber('offset', options?.offset, 0, 0);
+    const { rows } = await this.#run<{
+      id: string;
+      user_id: string;
+      data: string;
+      expires_at: unknown;
+      created_at: unknown;
+      updated_at: unknown;
+    }>('listSessionsForUser', this.#queries.listForUser, [id, this.#time(this.#now()), limit, offset]);
+    const sessions: UserSession[] = [];
+    for (const row of rows) {
+      const data = this.#decode(row.data);
+      if (data === null) continue;
+      sessions.push({
+        id: row.id,
+        userId: row.user_id,
+        createdAt: toMs(row.created_at),
+        updatedAt: toMs(row.updated_at),
+        expiresAt: toMs(row.expires_at),
+        data,
+      });
+    }
+    return sessions;
+  }
+
+  async #clearAll(): Promise<number> {
+    const { affectedRows } = await this.#run('clearAll', this.#queries.clear, []);
+    return affectedRows;
+  }
+
+  #userIdOf(sess: SessionData): string | null {
+    const userId = this.#options.getUserId(sess);
+    if (userId === undefined || userId === null) return null;
+    if ((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))) {
+      return String(userId);
+    }
+    throw new TypeError(
+      `sessionsql: getUserId returned ${userId === '' ? 'an empty string' : typeof userId}; return a non-empty string, a finite number, or undefined for an anonymous session.`,
+    );
   }
 
   async #deleteExpired(): Promise<number> {
@@ -349,7 +587,8 @@ export class SqlSessionStore extends session.Store {
   }
 
   #queryError(operation: string, cause: unknown): SessionStoreError {
-    const detail = (cause as Error)?.message ?? String(cause);
+    const detail = describeCause(cause);
+    if (this.#db.isConnectionError(cause)) return this.#connectionError(cause);
     if (operation === 'set' && this.#db.isDataRejection(cause)) {
       return new SessionStoreError(
         'DATA_REJECTED',
@@ -363,6 +602,14 @@ export class SqlSessionStore extends session.Store {
       {
         cause,
       },
+    );
+  }
+
+  #connectionError(cause: unknown): SessionStoreError {
+    return new SessionStoreError(
+      'CONNECTION_FAILED',
+      `sessionsql: cannot connect to ${this.#db.name} at ${this.#db.location}: ${describeCause(cause)}. Check that the server is running and reachable from here, and that the user, password and database name are right.`,
+      { cause },
     );
   }
 

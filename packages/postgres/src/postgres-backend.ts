@@ -26,6 +26,34 @@ const queryTypes = {
  */
 const DATA_REJECTIONS = new Set(['22P05', '22P02', '22021', '22025']);
 
+/**
+ * Errors that mean the server could not be reached or refused the session: network errors,
+ * pg's connect timeout, bad credentials (28xxx), a missing database (3D000), connection
+ * exceptions (08xxx), shutdown (57P0x).
+ */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  '3D000',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = String(e?.code ?? '');
+  if (CONNECTION_CODES.has(code) || code.startsWith('28') || code.startsWith('08')) return true;
+  const message = String(e?.message ?? '');
+  return /^Connection terminated|timeout expired|connection timeout/i.test(message);
+}
+
 /** A 64-bit advisory lock key derived from a lock name. */
 function lockKey(name: string): string {
   return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
@@ -112,6 +140,7 @@ export function createPostgresBackend({ pool, ownsPool, schema }: PostgresBacken
     },
 
     isDataRejection: (error) => DATA_REJECTIONS.has(String((error as { code?: unknown })?.code)),
+    isConnectionError,
 
     onBackgroundError(listener) {
       report = listener;

@@ -15,7 +15,7 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
   connectionString?: string;
   /**
    * Extra `pg.Pool` settings for the pool created from `connectionString` (ssl, max, timeouts).
-   * @default { max: 10 }
+   * @default { max: 10, connectionTimeoutMillis: 10_000 }
    */
   poolConfig?: Omit<pg.PoolConfig, 'connectionString'>;
   /**
@@ -61,7 +61,8 @@ export class PostgresSessionStore extends SqlSessionStore {
       throw new TypeError('sessionsql: option `connectionString` must be a non-empty postgres:// URL.');
     }
     const ownsPool = pool === undefined;
-    const usedPool = pool ?? new pg.Pool({ max: 10, ...options.poolConfig, connectionString });
+    const usedPool =
+      pool ?? new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...options.poolConfig, connectionString });
     super(createPostgresBackend({ pool: usedPool, ownsPool, schema }), options);
   }
 }

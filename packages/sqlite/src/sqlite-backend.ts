@@ -161,6 +161,7 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     },
 
     isDataRejection: (error) => (error as { code?: unknown })?.code === 'SQLITE_TOOBIG',
+    isConnectionError: (error) => (error as { code?: unknown })?.code === 'SQLITE_CANTOPEN',
 
     onBackgroundError() {
       // better-sqlite3 is synchronous: every error reaches the call that caused it.
