@@ -126,6 +126,149 @@ export function defineStoreSuite(dialect: DialectName): void {
       });
     });
 
+    describe('per-user operations', () => {
+      it('tracks the user of each session and keeps users apart', async () => {
+        const store = h().createStore();
+        await store.set('a1', session({ userId: 'alice' }));
+        await store.set('a2', session({ user: { id: 'alice', name: 'A' } }));
+        await store.set('b1', session({ passport: { user: 'bob' } }));
+        await store.set('n1', session({ user: { id: 7 } }));
+        await store.set('anon', session({ cart: [1] }));
+        expect(await store.countSessionsForUser('alice')).toBe(2);
+        expect(await store.countSessionsForUser('bob')).toBe(1);
+        expect(await store.countSessionsForUser(7)).toBe(1);
+        expect(await store.countSessionsForUser('7')).toBe(1);
+        expect(await store.countSessionsForUser('carol')).toBe(0);
+        expect((await store.listSessionIdsForUser('alice')).sort()).toEqual(['a1', 'a2']);
+        expect(await store.listSessionIdsForUser('bob')).toEqual(['b1']);
+        const [row] = await h().query<{ user_id: unknown }>(`select user_id from ${h().qualifiedTable} where id = ?`, [
+          'anon',
+        ]);
+        expect(row!.user_id).toBeNull();
+      });
+
+      it('clears a user everywhere, or everywhere but one session', async () => {
+        const store = h().createStore();
+        for (const id of ['a1', 'a2', 'a3']) await store.set(id, session({ userId: 'alice' }));
+        await store.set('b1', session({ userId: 'bob' }));
+        expect(await store.clearSessionsForUser('alice', { except: 'a2' })).toBe(2);
+        expect(await store.listSessionIdsForUser('alice')).toEqual(['a2']);
+        expect(await store.get('a2')).not.toBeNull();
+        expect(await store.get('a1')).toBeNull();
+        expect(await store.clearSessionsForUser('alice')).toBe(1);
+        expect(await store.countSessionsForUser('alice')).toBe(0);
+        expect(await store.countSessionsForUser('bob')).toBe(1);
+        const { err, value } = await viaCallback<number>((cb) => store.clearSessionsForUser('bob', cb));
+        expect(err).toBeNull();
+        expect(value).toBe(1);
+      });
+
+      it('ignores expired sessions in every per-user result', async () => {
+        let now = 20_000_000;
+        const store = h().createStore({ clock: () => now });
+        await store.set('live', session({ userId: 'u' }, now + HOUR));
+        await store.set('dead', session({ userId: 'u' }, now + 5));
+        now += 10;
+        expect(await store.countSessionsForUser('u')).toBe(1);
+        expect(await store.listSessionIdsForUser('u')).toEqual(['live']);
+        expect((await store.listSessionsForUser('u')).map((s) => s.id)).toEqual(['live']);
+        expect(await store.clearSessionsForUser('u')).toBe(1);
+        const ids: string[] = [];
+        for await (const s of store.dump()) ids.push(s.id);
+        expect(ids).toEqual([]);
+      });
+
+      it('drops a session from its user when it is saved again without one (logout)', async () => {
+        const store = h().createStore();
+        await store.set('s', session({ userId: 'alice' }));
+        expect(await store.countSessionsForUser('alice')).toBe(1);
+        await store.set('s', session({}));
+        expect(await store.countSessionsForUser('alice')).toBe(0);
+        await store.set('s', session({ userId: 'bob' }));
+        expect(await store.listSessionIdsForUser('bob')).toEqual(['s']);
+        expect(await store.listSessionIdsForUser('alice')).toEqual([]);
+      });
+
+      it("lists a user's sessions newest first with times and data, paged", async () => {
+        let now = 30_000_000;
+        const store = h().createStore({ clock: () => now });
+        for (const n of [1, 2, 3]) {
+          await store.set(`d${n}`, session({ userId: 'alice', agent: `browser ${n}` }, now + HOUR));
+          now += 1000;
+        }
+        await store.touch('d1', session({}, now + 2 * HOUR));
+        const list = await store.listSessionsForUser('alice');
+        expect(list.map((s) => s.id)).toEqual(['d3', 'd2', 'd1']);
+        expect(list[2]).toEqual({
+          id: 'd1',
+          userId: 'alice',
+          createdAt: 30_000_000,
+          updatedAt: now,
+          expiresAt: now + 2 * HOUR,
+          data: expect.objectContaining({ agent: 'browser 1' }),
+        });
+        expect((await store.listSessionsForUser('alice', { limit: 1, offset: 1 })).map((s) => s.id)).toEqual(['d2']);
+        const { value } = await viaCallback<unknown[]>((cb) => store.listSessionsForUser('alice', { limit: 2 }, cb));
+        expect(value).toHaveLength(2);
+        await expect(store.listSessionsForUser('alice', { limit: 0 })).rejects.toThrow(/limit/);
+      });
+
+      it('uses a custom getUserId, and rejects what it cannot store', async () => {
+        const store = h().createStore({
+          getUserId: (s) => (s as unknown as { account?: { uuid: string } }).account?.uuid,
+        });
+        await store.set('s', session({ account: { uuid: 'u-1' }, userId: 'ignored' }));
+        expect(await store.listSessionIdsForUser('u-1')).toEqual(['s']);
+        expect(await store.countSessionsForUser('ignored')).toBe(0);
+        const bad = h().createStore({ getUserId: () => ({}) as unknown as string });
+        await expect(bad.set('x', session())).rejects.toThrow(/getUserId returned object/);
+      });
+
+      it('rejects a missing user id with a TypeError', async () => {
+        const store = h().createStore();
+        for (const bad of [undefined, null, '', Number.NaN, {}]) {
+          await expect(store.countSessionsForUser(bad as unknown as string)).rejects.toThrow(TypeError);
+          await expect(store.clearSessionsForUser(bad as unknown as string)).rejects.toThrow(TypeError);
+        }
+        await expect(store.clearSessionsForUser('u', { except: '' })).rejects.toThrow(TypeError);
+      });
+
+      it('clearAll deletes everything and says how many', async () => {
+        const store = h().createStore();
+        await store.set('a', session({ userId: 'u' }));
+        await store.set('b', session());
+        await store.set('c', session({}, Date.now() - 1));
+        expect(await store.clearAll()).toBe(3);
+        expect(await store.clearAll()).toBe(0);
+      });
+
+      it('dumps 50,000 live sessions page by page, never holding them all', async () => {
+        const store = h().createStore();
+        await store.ready();
+        await h().insertRows(50_000, Date.now() + HOUR, 'dump-', 'owner');
+        await h().insertRows(100, Date.now() - 1, 'expired-');
+        let count = 0;
+        let lastId = '';
+        let ordered = true;
+        for await (const s of store.dump({ pageSize: 2000 })) {
+          if (s.id <= lastId) ordered = false;
+          lastId = s.id;
+          expect(s.userId).toBe('owner');
+          count++;
+        }
+        expect(ordered).toBe(true);
+        expect(count).toBe(50_000);
+
+        // The proof that it streams: rows deleted after the first page never arrive.
+        const seen: string[] = [];
+        for await (const s of store.dump({ pageSize: 1000 })) {
+          seen.push(s.id);
+          if (seen.length === 1) await h().query(`delete from ${h().qualifiedTable}`);
+        }
+        expect(seen.length).toBe(1000);
+      });
+    });
+
     describe('destroy and touch', () => {
       it('destroys a session, and destroying an unknown id is no error', async () => {
         const store = h().createStore();

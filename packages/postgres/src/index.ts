@@ -1,2 +1,6 @@
 export { createPostgresBackend, describePool, type PostgresBackendOptions } from './postgres-backend.js';
-export { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-session-store.js';
+export {
+  openPostgresBackend,
+  PostgresSessionStore,
+  type PostgresSessionStoreOptions,
+} from './postgres-session-store.js';

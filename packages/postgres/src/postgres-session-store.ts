@@ -1,4 +1,10 @@
-import { assertIdentifier, resolveStoreOptions, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import {
+  assertIdentifier,
+  resolveStoreOptions,
+  type SessionBackend,
+  type SessionStoreOptions,
+  SqlSessionStore,
+} from '@sessionsql/core';
 import pg from 'pg';
 import { createPostgresBackend } from './postgres-backend.js';
 
@@ -47,22 +53,30 @@ export class PostgresSessionStore extends SqlSessionStore {
       );
     }
     resolveStoreOptions(options);
-    const schema = assertIdentifier('schemaName', options.schemaName ?? 'public', 63);
-    const { pool, connectionString } = options;
-    if ((pool === undefined) === (connectionString === undefined)) {
-      throw new TypeError(
-        'sessionsql: PostgresSessionStore needs exactly one of `pool` (a pg.Pool) or `connectionString` (a postgres:// URL).',
-      );
-    }
-    if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof pool.connect !== 'function')) {
-      throw new TypeError('sessionsql: option `pool` must be a pg.Pool.');
-    }
-    if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
-      throw new TypeError('sessionsql: option `connectionString` must be a non-empty postgres:// URL.');
-    }
-    const ownsPool = pool === undefined;
-    const usedPool =
-      pool ?? new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...options.poolConfig, connectionString });
-    super(createPostgresBackend({ pool: usedPool, ownsPool, schema }), options);
+    super(openPostgresBackend(options), options);
   }
+}
+
+/**
+ * Checks the PostgreSQL options and builds the backend, creating a pool from
+ * `connectionString` when no `pool` is given. Throws a `TypeError` for bad options.
+ */
+export function openPostgresBackend(options: PostgresSessionStoreOptions): SessionBackend {
+  const schema = assertIdentifier('schemaName', options.schemaName ?? 'public', 63);
+  const { pool, connectionString } = options;
+  if ((pool === undefined) === (connectionString === undefined)) {
+    throw new TypeError(
+      'sessionsql: PostgresSessionStore needs exactly one of `pool` (a pg.Pool) or `connectionString` (a postgres:// URL).',
+    );
+  }
+  if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof pool.connect !== 'function')) {
+    throw new TypeError('sessionsql: option `pool` must be a pg.Pool.');
+  }
+  if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+    throw new TypeError('sessionsql: option `connectionString` must be a non-empty postgres:// URL.');
+  }
+  const ownsPool = pool === undefined;
+  const usedPool =
+    pool ?? new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...options.poolConfig, connectionString });
+  return createPostgresBackend({ pool: usedPool, ownsPool, schema });
 }
