@@ -7,6 +7,7 @@ describe('packages load with require()', () => {
     ['@sessionsql/core', 'SqlSessionStore'],
     ['@sessionsql/sqlite', 'SqliteSessionStore'],
     ['@sessionsql/postgres', 'PostgresSessionStore'],
+    ['sessionsql', 'DefaultSessionStore'],
   ] as const) {
     it(`require('${name}')`, () => {
       const out = execFileSync(
