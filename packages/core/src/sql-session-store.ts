@@ -151,12 +151,14 @@ export class SqlSessionStore extends session.Store {
   #closing: Promise<void> | undefined;
 
   /**
-   * @param backend the database, usually built by a dialect package.
+   * @param backend the database, usually built by a dialect package; a function is called
+   *   once the options are validated, so that nothing is opened for bad options.
    * @param options options shared by every dialect; see {@link SessionStoreOptions}.
    */
-  constructor(backend: SessionBackend, options?: SessionStoreOptions) {
+  constructor(backend: SessionBackend | (() => SessionBackend), options?: SessionStoreOptions) {
     super();
     this.#options = resolveStoreOptions(options);
+    if (typeof backend === 'function') backend = backend();
     this.#db = backend;
     this.backend = backend.name;
     this.#where = Object.freeze({ schema: backend.schema, table: this.#options.tableName });

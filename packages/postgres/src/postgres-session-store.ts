@@ -1,10 +1,4 @@
-import {
-  assertIdentifier,
-  resolveStoreOptions,
-  type SessionBackend,
-  type SessionStoreOptions,
-  SqlSessionStore,
-} from '@sessionsql/core';
+import { assertIdentifier, type SessionBackend, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
 import pg from 'pg';
 import { createPostgresBackend } from './postgres-backend.js';
 
@@ -52,8 +46,7 @@ export class PostgresSessionStore extends SqlSessionStore {
         'sessionsql: new PostgresSessionStore() needs options, for example { connectionString: "postgres://user@host/db" }.',
       );
     }
-    resolveStoreOptions(options);
-    super(openPostgresBackend(options), options);
+    super(() => openPostgresBackend(options), options);
   }
 }
 

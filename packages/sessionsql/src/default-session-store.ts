@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolveStoreOptions, type SessionBackend, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import { type SessionBackend, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
 import type * as PostgresModule from '@sessionsql/postgres';
 import type { PostgresSessionStoreOptions } from '@sessionsql/postgres';
 import type * as SqliteModule from '@sessionsql/sqlite';
@@ -101,7 +101,6 @@ export class DefaultSessionStore extends SqlSessionStore {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('sessionsql: new DefaultSessionStore() needs options with a `url`.');
     }
-    resolveStoreOptions(options);
     const deployment = parseDeployment(options.deployment, 'option `deployment`');
     const target = parseSessionDbUrl(options.url);
     if (deployment === 'cluster' && target.backend === 'sqlite') {
@@ -109,7 +108,7 @@ export class DefaultSessionStore extends SqlSessionStore {
         `sessionsql: deployment "cluster" (SESSION_DEPLOYMENT=cluster) needs PostgreSQL, but the session database is the SQLite file ${JSON.stringify(target.database)}: several app instances cannot share one SQLite file. Set SESSION_DB_URL=postgres://user:password@host:5432/database, or SESSION_DEPLOYMENT=standalone for a single instance.`,
       );
     }
-    super(openBackend(target, options), options);
+    super(() => openBackend(target, options), options);
     this.deployment = deployment;
   }
 

@@ -1,4 +1,4 @@
-import { resolveStoreOptions, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import { type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
 import { createSqliteBackend, type SqliteDatabase } from './sqlite-backend.js';
 
 /** Options of {@link SqliteSessionStore}. */
@@ -33,8 +33,6 @@ export class SqliteSessionStore extends SqlSessionStore {
         'sessionsql: new SqliteSessionStore() needs options, for example { database: "sessions.sqlite" }.',
       );
     }
-    // Validate every option before a file is opened.
-    resolveStoreOptions(options);
-    super(createSqliteBackend(options.database), options);
+    super(() => createSqliteBackend(options.database), options);
   }
 }
