@@ -8,6 +8,11 @@ import type { SessionStoreError } from './session-store-error.js';
  */
 export type GetUserId = (session: SessionData) => string | number | null | undefined;
 
+/** Whether `value` can identify a user: a non-empty string or a finite number. */
+export function isUserIdValue(value: unknown): value is string | number {
+  return (typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value));
+}
+
 /**
  * The default {@link SessionStoreOptions.getUserId}: the first non-empty string or finite
  * number among `session.userId`, `session.user.id` and `session.passport.user`.
@@ -19,9 +24,7 @@ export function defaultGetUserId(session: SessionData): string | undefined {
     passport?: { user?: unknown } | null;
   };
   for (const value of [s.userId, s.user?.id, s.passport?.user]) {
-    if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))) {
-      return String(value);
-    }
+    if (isUserIdValue(value)) return String(value);
   }
   return undefined;
 }

@@ -4,7 +4,12 @@ import type { BackendName, ExecuteResult, PreparedQuery, SessionBackend } from '
 import { sessionMigrationProvider, type TableLocation } from './session-migrations.js';
 import { compileSessionQueries, type SessionQueries } from './session-queries.js';
 import { SessionStoreError } from './session-store-error.js';
-import { type ResolvedStoreOptions, resolveStoreOptions, type SessionStoreOptions } from './session-store-options.js';
+import {
+  isUserIdValue,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type SessionStoreOptions,
+} from './session-store-options.js';
 import { type Callback, settle } from './settle.js';
 
 /** Sessions keyed by id, as returned by {@link SqlSessionStore.all}. */
@@ -54,9 +59,7 @@ export interface DumpOptions {
 }
 
 function toUserId(userId: unknown): string {
-  if ((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))) {
-    return String(userId);
-  }
+  if (isUserIdValue(userId)) return String(userId);
   throw new TypeError(
     `sessionsql: a user id must be a non-empty string or a finite number (got ${userId === '' ? 'an empty string' : typeof userId}).`,
   );
@@ -503,9 +506,7 @@ export class SqlSessionStore extends session.Store {
   #userIdOf(sess: SessionData): string | null {
     const userId = this.#options.getUserId(sess);
     if (userId === undefined || userId === null) return null;
-    if ((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))) {
-      return String(userId);
-    }
+    if (isUserIdValue(userId)) return String(userId);
     throw new TypeError(
       `sessionsql: getUserId returned ${userId === '' ? 'an empty string' : typeof userId}; return a non-empty string, a finite number, or undefined for an anonymous session.`,
     );
