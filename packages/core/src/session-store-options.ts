@@ -102,11 +102,21 @@ const FIFTEEN_MINUTES_MS = 900_000;
 /** setTimeout fires at once for delays above this, so it bounds every interval option. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-function positiveInteger(option: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+/**
+ * Returns `value`, or `fallback` when it is undefined; throws a `TypeError` naming `option`
+ * unless it is a whole number from `min` to `max`.
+ */
+export function wholeNumber(
+  option: string,
+  value: unknown,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new TypeError(
-      `sessionsql: option \`${option}\` must be a whole number from 1 to ${max} (got ${String(value)}). Leave it out for the default ${fallback}.`,
+      `sessionsql: option \`${option}\` must be a whole number from ${min} to ${max} (got ${String(value)}). Leave it out for the default ${fallback}.`,
     );
   }
   return value;
@@ -136,13 +146,13 @@ export function resolveStoreOptions(options: SessionStoreOptions | undefined): R
   const pruneIntervalMs =
     o.pruneIntervalMs === false
       ? false
-      : positiveInteger('pruneIntervalMs', o.pruneIntervalMs, FIFTEEN_MINUTES_MS, Math.floor(MAX_TIMER_MS / 1.5));
+      : wholeNumber('pruneIntervalMs', o.pruneIntervalMs, FIFTEEN_MINUTES_MS, 1, Math.floor(MAX_TIMER_MS / 1.5));
   return Object.freeze({
     tableName: assertIdentifier('tableName', o.tableName ?? 'sessions', MAX_TABLE_NAME_LENGTH),
-    ttlMs: positiveInteger('ttlMs', o.ttlMs, DAY_MS),
+    ttlMs: wholeNumber('ttlMs', o.ttlMs, DAY_MS),
     autoMigrate,
     pruneIntervalMs,
-    pruneBatchSize: positiveInteger('pruneBatchSize', o.pruneBatchSize, 1000, 1_000_000),
+    pruneBatchSize: wholeNumber('pruneBatchSize', o.pruneBatchSize, 1000, 1, 1_000_000),
     onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
     getUserId: optionalFunction<GetUserId>('getUserId', o.getUserId) ?? defaultGetUserId,
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,

@@ -9,6 +9,7 @@ import {
   type ResolvedStoreOptions,
   resolveStoreOptions,
   type SessionStoreOptions,
+  wholeNumber,
 } from './session-store-options.js';
 import { type Callback, settle } from './settle.js';
 
@@ -65,13 +66,8 @@ function toUserId(userId: unknown): string {
   );
 }
 
-function wholeNumber(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 1_000_000_000) {
-    throw new TypeError(`sessionsql: \`${name}\` must be a whole number of at least ${min} (got ${String(value)}).`);
-  }
-  return value;
-}
+/** Upper bound for `limit`, `offset` and `pageSize`. */
+const MAX_PAGE = 1_000_000_000;
 
 /** Splits `(options?, callback?)` arguments where the options may be left out. */
 function optionsAndCallback<O, T>(
@@ -301,7 +297,7 @@ export class SqlSessionStore extends session.Store {
    * @example for await (const s of store.dump()) backup.write(JSON.stringify(s) + '\n')
    */
   async *dump(options?: DumpOptions): AsyncGenerator<DumpedSession, void, undefined> {
-    const pageSize = wholeNumber('pageSize', options?.pageSize, 1000, 1);
+    const pageSize = wholeNumber('pageSize', options?.pageSize, 1000, 1, MAX_PAGE);
     const now = this.#time(this.#now());
     let afterId = '';
     for (;;) {
@@ -472,8 +468,8 @@ export class SqlSessionStore extends session.Store {
 
   async #listForUser(userId: string | number, options: ListForUserOptions | undefined): Promise<UserSession[]> {
     const id = toUserId(userId);
-    const limit = wholeNumber('limit', options?.limit, 100, 1);
-    const offset = wholeNumber('offset', options?.offset, 0, 0);
+    const limit = wholeNumber('limit', options?.limit, 100, 1, MAX_PAGE);
+    const offset = wholeNumber('offset', options?.offset, 0, 0, MAX_PAGE);
     const { rows } = await this.#run<{
       id: string;
       user_id: string;
@@ -542,7 +538,7 @@ export class SqlSessionStore extends session.Store {
           this.#report(
             new SessionStoreError(
               'PRUNE_FAILED',
-              `sessionsql: deleting expired sessions from ${this.#describeTable()} failed; it is tried again at the next interval. ${(cause as Error)?.message ?? ''}`,
+              `sessionsql: deleting expired sessions from ${this.#describeTable()} failed; it is tried again at the next interval. ${describeCause(cause)}`,
               { cause },
             ),
           );
