@@ -1,0 +1,100 @@
+/**
+ * Starts the demo app. Environment:
+ * - `PORT` (default 3000; 0 picks a free one), `HOST` (default: every interface);
+ * - `SESSION_DB_URL`, `SESSION_DEPLOYMENT`, `SESSION_DATA_DIR` (default `./data`): the session
+ *   database, read by `DefaultSessionStore.fromEnv()`;
+ * - `SESSION_SECRET`: signs the cookie; required when `NODE_ENV=production`, generated (with a
+ *   warning) otherwise;
+ * - `TRUST_PROXY`: express's `trust proxy`, for HTTPS terminated by a proxy in front (e.g. `1`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DefaultSessionStore } from 'sessionsql';
+import { createApp } from './app.js';
+import { DEMO_ACCOUNTS, UserDirectory } from './demo-users.js';
+
+function fail(message: string): never {
+  console.error(`express-login: ${message}`);
+  process.exit(1);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`PORT must be a whole number from 0 to 65535 (got ${JSON.stringify(value)}).`);
+  }
+  return port;
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+const env = process.env;
+const production = env.NODE_ENV === 'production';
+const port = parsePort(env.PORT);
+
+let secret = env.SESSION_SECRET;
+if (!secret) {
+  if (production) fail('set SESSION_SECRET to a long random string (NODE_ENV=production needs one).');
+  secret = randomBytes(32).toString('base64url');
+  console.warn(
+    'express-login: SESSION_SECRET is not set; using a random one, so sessions end when the app restarts. Set SESSION_SECRET to keep them.',
+  );
+}
+
+let store: DefaultSessionStore;
+try {
+  store = DefaultSessionStore.fromEnv({ ...env, SESSION_DATA_DIR: env.SESSION_DATA_DIR || 'data' });
+  await store.ready();
+} catch (error) {
+  fail(`the session store could not start: ${(error as Error).message}`);
+}
+store.on('error', (error: Error) => console.error(`express-login: session store: ${error.message}`));
+
+const app = createApp({
+  store,
+  users: await UserDirectory.create(DEMO_ACCOUNTS),
+  secret,
+  production,
+  trustProxy: parseTrustProxy(env.TRUST_PROXY),
+});
+
+const server = env.HOST ? app.listen(port, env.HOST) : app.listen(port);
+server.on('error', (error) => fail(`cannot listen on port ${port}: ${error.message}`));
+server.on('listening', () => {
+  const { port: actual } = server.address() as AddressInfo;
+  console.log(
+    `express-login: sessions on ${store.backend} (${store.deployment}); open http://localhost:${actual}/ and sign in as alice / wonderland`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) {
+    console.log(`express-login: ${signal} again, exiting now`);
+    process.exit(1);
+  }
+  stopping = true;
+  console.log(`express-login: ${signal} received, finishing open requests`);
+  // Stop accepting, let requests in flight finish (idle keep-alive sockets are closed at once),
+  // then close the store; a request that hangs is cut after 10 s.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+  await closed;
+  clearTimeout(force);
+  await store.close();
+  console.log('express-login: stopped');
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    shutdown(signal).catch((error: unknown) => {
+      console.error('express-login: shutdown failed:', error);
+      process.exitCode = 1;
+    });
+  });
+}
