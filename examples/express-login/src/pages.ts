@@ -36,7 +36,7 @@ const STYLE = `
   .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 1.25rem; margin: 1rem 0; }
   label { display: block; font-weight: 600; margin: 0.75rem 0 0.25rem; }
   input { width: 100%; padding: 0.55rem 0.7rem; border: 1px solid #c5cbd6; border-radius: 6px; font: inherit; }
-  button { font: inherit; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+  button { white-space: nowrap; font: inherit; padding: 0.45rem 0.9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
   button.secondary { background: #fff; color: var(--accent); }
   button.danger { background: #fff; color: var(--bad); border-color: var(--bad); }
   form.inline { display: inline; margin: 0; }
