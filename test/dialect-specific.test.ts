@@ -57,6 +57,25 @@ describe.runIf(dialects.includes('sqlite-file'))('sqlite-file: files and handles
     db.close();
   });
 
+  it('with touchAfter, a read and its touch run one statement; without it, two', async () => {
+    const statements: string[] = [];
+    const db = new Database(join(dir, 'touch-after.sqlite'), { verbose: (sql) => statements.push(String(sql)) });
+    const lazy = new SqliteSessionStore({ database: db, tableName: 'lazy', touchAfter: 60, pruneIntervalMs: false });
+    const eager = new SqliteSessionStore({ database: db, tableName: 'eager', pruneIntervalMs: false });
+    for (const store of [lazy, eager]) {
+      await store.set('r', session({ v: 1 }));
+      statements.length = 0;
+      expect(await store.get('r')).toMatchObject({ v: 1 });
+      await store.touch('r', session({ v: 1 }));
+      expect(
+        statements.map((sql) => sql.split(' ')[0]),
+        store === lazy ? 'lazy' : 'eager',
+      ).toEqual(store === lazy ? ['select'] : ['select', 'update']);
+      await store.close();
+    }
+    db.close();
+  });
+
   it('fails clearly when the file cannot be opened', () => {
     expect(() => new SqliteSessionStore({ database: join(dir, 'missing-dir', 'x.sqlite') })).toThrow(
       /cannot open the SQLite database .*missing-dir.*directory exists/,
@@ -103,6 +122,32 @@ describe.runIf(dialects.includes('postgres'))('postgres: pools, schemas and lock
     await store.close();
     const { rows } = await pool.query(`select count(*)::int as n from "${schema}".own_pool`);
     expect(rows).toEqual([{ n: 1 }]);
+    await pool.end();
+  });
+
+  it('with touchAfter, a read and its touch run one statement; without it, two', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    const statements: string[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: unknown }).query = (config: { text?: string }, ...rest: unknown[]) => {
+      statements.push(typeof config === 'string' ? config : String(config.text));
+      return query(config, ...rest);
+    };
+    for (const touchAfter of [60, 0]) {
+      const store = new PostgresSessionStore({
+        pool,
+        schemaName: schema,
+        tableName: `touch_after_${touchAfter}`,
+        touchAfter,
+        pruneIntervalMs: false,
+      });
+      await store.set('r', session({ v: 1 }));
+      statements.length = 0;
+      expect(await store.get('r')).toMatchObject({ v: 1 });
+      await store.touch('r', session({ v: 1 }));
+      expect(statements.map((sql) => sql.split(' ')[0])).toEqual(touchAfter ? ['select'] : ['select', 'update']);
+      await store.close();
+    }
     await pool.end();
   });
 

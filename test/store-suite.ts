@@ -308,6 +308,71 @@ export function defineStoreSuite(dialect: DialectName): void {
       });
     });
 
+    describe('touchAfter', () => {
+      const storedExpiry = async (id: string) => {
+        const rows = await h().query<{ expires_at: unknown }>(
+          `select expires_at from ${h().qualifiedTable} where id = ?`,
+          [id],
+        );
+        return new Date(rows[0]!.expires_at as number | Date).getTime();
+      };
+
+      it('writes a session that is only read at most once per touchAfter, never expiring more than touchAfter early', async () => {
+        let now = 10_000_000;
+        const start = now;
+        const store = h().createStore({ clock: () => now, touchAfter: 60 });
+        await store.set('reader', session({ v: 1 }, now + HOUR));
+        let last = await storedExpiry('reader');
+        const writtenAt: number[] = [];
+        // A reader comes back every 10 s for 3 minutes; express-session does get, then touch.
+        for (let t = 10_000; t <= 180_000; t += 10_000) {
+          now = start + t;
+          expect(await store.get('reader')).toMatchObject({ v: 1 });
+          await store.touch('reader', session({ v: 1 }, now + HOUR));
+          const stored = await storedExpiry('reader');
+          if (stored !== last) writtenAt.push(t);
+          last = stored;
+          expect(stored).toBeGreaterThanOrEqual(now + HOUR - 60_000);
+        }
+        expect(writtenAt).toEqual([70_000, 140_000]);
+      });
+
+      it('still writes a touch it has no read for, and a touch that moves the expiry by more', async () => {
+        let now = 20_000_000;
+        const a = h().createStore({ clock: () => now, touchAfter: 60 });
+        const b = h().createStore({ clock: () => now, touchAfter: 60 });
+        await a.set('s', session({}, now + HOUR));
+        now += 1000;
+        await b.touch('s', session({}, now + HOUR));
+        expect(await storedExpiry('s')).toBe(now + HOUR);
+        expect(await a.get('s')).not.toBeNull();
+        await a.touch('s', session({}, now + 2 * HOUR));
+        expect(await storedExpiry('s')).toBe(now + 2 * HOUR);
+      });
+
+      it('never revives a destroyed or expired session', async () => {
+        let now = 30_000_000;
+        const store = h().createStore({ clock: () => now, touchAfter: 60 });
+        await store.set('gone', session({}, now + 100));
+        expect(await store.get('gone')).not.toBeNull();
+        await store.destroy('gone');
+        await store.touch('gone', session({}, now + HOUR));
+        expect(await store.get('gone')).toBeNull();
+        await store.set('old', session({}, now + 100));
+        expect(await store.get('old')).not.toBeNull();
+        now += 101;
+        expect(await store.get('old')).toBeNull();
+        await store.touch('old', session({}, now + HOUR));
+        expect(await store.get('old')).toBeNull();
+      });
+
+      it('rejects a touchAfter that is not a whole number of seconds', () => {
+        expect(() => h().createStore({ touchAfter: -1 })).toThrow(/touchAfter.*whole number/);
+        expect(() => h().createStore({ touchAfter: 0.5 })).toThrow(TypeError);
+        expect(() => h().createStore({ touchAfter: '60' as unknown as number })).toThrow(/touchAfter/);
+      });
+    });
+
     describe('expiry', () => {
       it('is exact to the millisecond: returned before it, never after, never pruned before it', async () => {
         const expires = 1_700_000_000_123;

@@ -6,6 +6,8 @@ import type { TableLocation } from './session-migrations.js';
 export interface SessionQueries {
   /** (id, now) → rows `{ data }` of the live session. */
   readonly get: PreparedQuery;
+  /** (id, now) → rows `{ data, expires_at }` of the live session (for `touchAfter`). */
+  readonly getWithExpiry: PreparedQuery;
   /** (id, data, expiresAt, userId, now, now): upsert; `created_at` restarts when the old row had expired. */
   readonly set: PreparedQuery;
   /** (id) → deletes one session. */
@@ -62,6 +64,11 @@ export function compileSessionQueries(kysely: Kysely<any>, where: TableLocation)
     get: prepare(
       ['id', 'now'],
       (p) => db.selectFrom(t).select('data').where('id', '=', p.id).where('expires_at', '>', p.now),
+      true,
+    ),
+    getWithExpiry: prepare(
+      ['id', 'now'],
+      (p) => db.selectFrom(t).select(['data', 'expires_at']).where('id', '=', p.id).where('expires_at', '>', p.now),
       true,
     ),
     set: prepare(

@@ -79,6 +79,17 @@ export interface SessionStoreOptions {
    */
   getUserId?: GetUserId;
   /**
+   * Seconds during which `touch` does not write a session it has just read. express-session
+   * touches every unmodified session on every request, so without it each read of a page is
+   * also a write; with it a session that is only read is written at most once per
+   * `touchAfter` seconds per process, and never expires more than `touchAfter` seconds
+   * before its cookie says. Costs no extra query: the expiry comes back with `get`. `0`
+   * writes every touch. Keep it well below the cookie's `maxAge`.
+   * @default 0
+   * @example touchAfter: 60 // a reader's session is written at most once a minute
+   */
+  touchAfter?: number;
+  /**
    * The current time in milliseconds since the epoch. Replace it only in tests.
    * @default Date.now
    */
@@ -94,11 +105,15 @@ export interface ResolvedStoreOptions {
   readonly pruneBatchSize: number;
   readonly onError: ((error: SessionStoreError) => void) | undefined;
   readonly getUserId: GetUserId;
+  /** {@link SessionStoreOptions.touchAfter} in milliseconds. */
+  readonly touchAfterMs: number;
   readonly clock: () => number;
 }
 
 const DAY_MS = 86_400_000;
 const FIFTEEN_MINUTES_MS = 900_000;
+/** A year: a longer touchAfter would let a read session expire long before its cookie. */
+const MAX_TOUCH_AFTER_SECONDS = 31_536_000;
 /** setTimeout fires at once for delays above this, so it bounds every interval option. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -155,6 +170,7 @@ export function resolveStoreOptions(options: SessionStoreOptions | undefined): R
     pruneBatchSize: wholeNumber('pruneBatchSize', o.pruneBatchSize, 1000, 1, 1_000_000),
     onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
     getUserId: optionalFunction<GetUserId>('getUserId', o.getUserId) ?? defaultGetUserId,
+    touchAfterMs: wholeNumber('touchAfter', o.touchAfter, 0, 0, MAX_TOUCH_AFTER_SECONDS) * 1000,
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
   });
 }

@@ -122,6 +122,12 @@ function describeCause(cause: unknown): string {
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
+ * Most sessions whose stored expiry `touchAfter` remembers between a request's `get` and its
+ * `touch`; the oldest entry goes first, so memory stays bounded whatever the traffic.
+ */
+const MAX_REMEMBERED_EXPIRIES = 10_000;
+
+/**
  * The express-session store shared by every dialect: `SqliteSessionStore` and
  * `PostgresSessionStore` are this class over their {@link SessionBackend}.
  *
@@ -148,6 +154,8 @@ export class SqlSessionStore extends session.Store {
   #pruning: Promise<number> | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** With `touchAfter`: session id → expiry (ms) as stored, learned by `get`, used by `touch`. */
+  readonly #storedExpiry = new Map<string, number>();
 
   /**
    * @param backend the database, usually built by a dialect package; a function is called
@@ -389,9 +397,19 @@ export class SqlSessionStore extends session.Store {
 
   async #get(sid: string): Promise<SessionData | null> {
     assertSessionId(sid);
-    const { rows } = await this.#run<{ data: string }>('get', this.#queries.get, [sid, this.#time(this.#now())]);
+    const remember = this.#options.touchAfterMs > 0;
+    const query = remember ? this.#queries.getWithExpiry : this.#queries.get;
+    const { rows } = await this.#run<{ data: string; expires_at?: unknown }>('get', query, [
+      sid,
+      this.#time(this.#now()),
+    ]);
     const row = rows[0];
-    return row === undefined ? null : this.#decode(row.data);
+    if (row === undefined) {
+      if (remember) this.#storedExpiry.delete(sid);
+      return null;
+    }
+    if (remember) this.#rememberExpiry(sid, toMs(row.expires_at));
+    return this.#decode(row.data);
   }
 
   async #set(sid: string, sess: SessionData): Promise<void> {
@@ -400,19 +418,36 @@ export class SqlSessionStore extends session.Store {
     const userId = this.#userIdOf(sess);
     const now = this.#now();
     const time = this.#time(now);
+    this.#storedExpiry.delete(sid);
     await this.#run('set', this.#queries.set, [sid, data, this.#time(this.#expiry(sess, now)), userId, time, time]);
   }
 
   async #destroy(sid: string): Promise<void> {
     assertSessionId(sid);
+    this.#storedExpiry.delete(sid);
     await this.#run('destroy', this.#queries.destroy, [sid]);
   }
 
   async #touch(sid: string, sess: SessionData): Promise<void> {
     assertSessionId(sid);
     const now = this.#now();
+    const expiry = this.#expiry(sess, now);
+    const touchAfterMs = this.#options.touchAfterMs;
+    if (touchAfterMs > 0) {
+      const stored = this.#storedExpiry.get(sid);
+      this.#storedExpiry.delete(sid);
+      // Written recently enough: the stored expiry is at most touchAfter short of the cookie's.
+      if (stored !== undefined && stored >= expiry - touchAfterMs) return;
+    }
     const time = this.#time(now);
-    await this.#run('touch', this.#queries.touch, [this.#time(this.#expiry(sess, now)), time, sid, time]);
+    await this.#run('touch', this.#queries.touch, [this.#time(expiry), time, sid, time]);
+  }
+
+  #rememberExpiry(sid: string, expiresAt: number): void {
+    const remembered = this.#storedExpiry;
+    remembered.delete(sid);
+    remembered.set(sid, expiresAt);
+    if (remembered.size > MAX_REMEMBERED_EXPIRIES) remembered.delete(remembered.keys().next().value!);
   }
 
   async #all(): Promise<SessionsById> {
