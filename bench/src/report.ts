@@ -1,0 +1,163 @@
+/** Markdown tables of one run, and the targets checked against them. */
+import { CONTENDERS } from './contenders.js';
+import { HTTP_VARIANTS } from './http-bench.js';
+import type { BenchResult } from './results.js';
+import { formatMs, formatNumber, formatSpread } from './stats.js';
+import { OPERATIONS, type StoreBenchResults } from './store-bench.js';
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+const pct = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
+const times = (ratio: number) => `${ratio.toFixed(2)}×`;
+
+/** Every target of the benchmark issue that this run measured. */
+export function checkTargets(result: BenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const store = result.store;
+  if (store) {
+    for (const op of OPERATIONS) {
+      const ours = store[op]['sessionsql-pg'];
+      const limit = store[op]['limit-pg'];
+      if (ours && limit) {
+        const share = ours.opsPerSec.median / limit.opsPerSec.median;
+        checks.push({
+          target: `PostgreSQL ${op}: throughput at c=64 ≥ 95% of raw pg`,
+          measured: pct(share),
+          met: share >= 0.95,
+        });
+        const ratio = ours.p50Ms.median / limit.p50Ms.median;
+        checks.push({
+          target: `PostgreSQL ${op}: p50 at c=1 ≤ 1.1× raw pg`,
+          measured: times(ratio),
+          met: ratio <= 1.1,
+        });
+      }
+    }
+    for (const op of OPERATIONS) {
+      const ours = store[op]['sessionsql-sqlite'];
+      const limit = store[op]['limit-better-sqlite3'];
+      if (ours && limit) {
+        if (op === 'get-hit') {
+          const ratio = ours.p50Ms.median / limit.p50Ms.median;
+          checks.push({
+            target: 'SQLite get-hit: p50 at c=1 ≤ 1.5× raw better-sqlite3',
+            measured: times(ratio),
+            met: ratio <= 1.5,
+          });
+        }
+        const share = ours.opsPerSec.median / limit.opsPerSec.median;
+        checks.push({
+          target: `SQLite ${op}: throughput at c=64 ≥ 80% of raw better-sqlite3`,
+          measured: pct(share),
+          met: share >= 0.8,
+        });
+      }
+    }
+  }
+  const http = result.http;
+  if (http) {
+    const pgLazy = http['sessionsql-pg-touch60'];
+    const pgSimple = http['connect-pg-simple'];
+    if (pgLazy && pgSimple) {
+      const ratio = pgLazy.me.requestsPerSec.median / pgSimple.me.requestsPerSec.median;
+      checks.push({
+        target: 'GET /me, PostgreSQL, touchAfter 60: ≥ 1.5× connect-pg-simple req/s',
+        measured: times(ratio),
+        met: ratio >= 1.5,
+      });
+    }
+    const memory = http.memorystore;
+    for (const key of ['sessionsql-sqlite', 'sessionsql-sqlite-touch60']) {
+      const ours = http[key];
+      if (ours && memory) {
+        const share = ours.me.requestsPerSec.median / memory.me.requestsPerSec.median;
+        checks.push({
+          target: `GET /me, ${ours.label}: ≥ 90% of MemoryStore req/s`,
+          measured: pct(share),
+          met: share >= 0.9,
+        });
+      }
+    }
+  }
+  for (const [name, s] of Object.entries(result.scale ?? {})) {
+    const ratio = s.getLargeP50Ms.median / s.getSmallP50Ms.median;
+    const rows = formatNumber(s.largeRows);
+    checks.push({
+      target: `${name}: get-hit p50 at ${rows} rows ≤ 1.2× at ${formatNumber(s.smallRows)}`,
+      measured: times(ratio),
+      met: ratio <= 1.2,
+    });
+    checks.push({
+      target: `${name}: countSessionsForUser p50 at ${rows} rows < 2 ms`,
+      measured: formatMs(s.countLargeP50Ms.median),
+      met: s.countLargeP50Ms.median < 2,
+    });
+    checks.push({
+      target: `${name}: gets' p99 during the prune of ${formatNumber(s.prune.expiredRows)} rows < 50 ms`,
+      measured: formatMs(s.prune.getP99Ms),
+      met: s.prune.getP99Ms < 50,
+    });
+  }
+  return checks;
+}
+
+function storeTables(store: StoreBenchResults): string {
+  const ids = CONTENDERS.map((c) => c.id).filter((id) => store['get-hit'][id] !== undefined);
+  const label = (id: string) => CONTENDERS.find((c) => c.id === id)!.label;
+  const header = `| contender | ${OPERATIONS.join(' | ')} |\n|---|${OPERATIONS.map(() => '---:').join('|')}|`;
+  const table = (pick: (op: (typeof OPERATIONS)[number], id: string) => string) =>
+    `${header}\n${ids.map((id) => `| ${label(id)} | ${OPERATIONS.map((op) => pick(op, id)).join(' | ')} |`).join('\n')}`;
+  return [
+    '### Throughput at concurrency 64 (operations/s; median of rounds, min–max)',
+    table((op, id) => formatSpread(store[op][id]!.opsPerSec, formatNumber)),
+    '### Latency at concurrency 1: p50',
+    table((op, id) => formatSpread(store[op][id]!.p50Ms, formatMs)),
+    '### Latency at concurrency 1: p99',
+    table((op, id) => formatMs(store[op][id]!.p99Ms.median)),
+  ].join('\n\n');
+}
+
+export function renderReport(result: BenchResult): string {
+  const parts = [
+    `## Benchmark results${result.quick ? ' (quick run: small counts, not for quoting)' : ''}`,
+    `\`${result.command}\` on ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, PostgreSQL ${result.machine.postgres}; ${result.rounds} interleaved round(s), ${result.startedAt}.`,
+  ];
+  if (result.store) parts.push(storeTables(result.store));
+  if (result.http) {
+    parts.push(
+      '### End to end: express 5 + express-session, autocannon, 64 connections (req/s, median of rounds, min–max; p99 latency)',
+      `| contender | GET /me req/s | GET /me p99 | POST /login req/s | POST /login p99 |\n|---|---:|---:|---:|---:|\n${HTTP_VARIANTS.filter(
+        (v) => result.http![v.key],
+      )
+        .map((v) => {
+          const r = result.http![v.key]!;
+          return `| ${r.label} | ${formatSpread(r.me.requestsPerSec, formatNumber)} | ${formatMs(r.me.p99Ms.median)} | ${formatSpread(r.login.requestsPerSec, formatNumber)} | ${formatMs(r.login.p99Ms.median)} |`;
+        })
+        .join('\n')}`,
+    );
+  }
+  const scale = Object.entries(result.scale ?? {});
+  if (scale.length > 0) {
+    parts.push(
+      '### Scale (sessionsql)',
+      `| database | get-hit p50, small → large | get-hit p99, small → large | countSessionsForUser p50 / p99 (large) | prune of expired rows | gets during the prune: n, p50 / p99 / max |\n|---|---:|---:|---:|---:|---:|\n${scale
+        .map(
+          ([name, s]) =>
+            `| ${name} (${formatNumber(s.smallRows)} → ${formatNumber(s.largeRows)} rows) | ${formatMs(s.getSmallP50Ms.median)} → ${formatMs(s.getLargeP50Ms.median)} | ${formatMs(s.getSmallP99Ms.median)} → ${formatMs(s.getLargeP99Ms.median)} | ${formatMs(s.countLargeP50Ms.median)} / ${formatMs(s.countLargeP99Ms.median)} | ${formatNumber(s.prune.deleted)} rows in ${s.prune.seconds.toFixed(1)} s | ${formatNumber(s.prune.getsDuring)}, ${formatMs(s.prune.getP50Ms)} / ${formatMs(s.prune.getP99Ms)} / ${formatMs(s.prune.getMaxMs)} |`,
+        )
+        .join('\n')}`,
+    );
+  }
+  const checks = checkTargets(result);
+  if (checks.length > 0) {
+    parts.push(
+      '### Targets',
+      `| target | measured | met |\n|---|---:|:---:|\n${checks.map((c) => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |`).join('\n')}`,
+    );
+  }
+  return `${parts.join('\n\n')}\n`;
+}

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench [-- --quick] [-- --only store,http,scale]`: every benchmark, contenders
+ * interleaved in rounds; results as JSON and markdown under bench/results/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { openBenchEnv } from './bench-env.js';
+import { CONTENDERS } from './contenders.js';
+import { type HttpBenchResults, runHttpBench } from './http-bench.js';
+import { renderReport } from './report.js';
+import { RESULTS_DIR } from './results.js';
+import { runScaleBench, type ScaleBenchResults } from './scale-bench.js';
+import { runStoreBench, type StoreBenchResults } from './store-bench.js';
+
+const SUITES = ['store', 'http', 'scale'] as const;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+});
+const quick = values.quick ?? false;
+const only = values.only === undefined ? [...SUITES] : values.only.split(',').map((s) => s.trim());
+for (const name of only) {
+  if (!(SUITES as readonly string[]).includes(name)) {
+    console.error(`--only takes ${SUITES.join(', ')} (comma-separated); got "${name}"`);
+    process.exit(2);
+  }
+}
+const rounds = values.rounds === undefined ? (quick ? 1 : 3) : Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds takes a whole number of at least 1; got "${values.rounds}"`);
+  process.exit(2);
+}
+
+const log = (line: string) => console.log(line);
+const started = new Date();
+const env = await openBenchEnv();
+let exitCode = 0;
+try {
+  const client = new pg.Client({ connectionString: env.postgresUrl });
+  await client.connect();
+  const { rows } = await client.query<{ server_version: string }>('show server_version');
+  await client.end();
+  const machine = {
+    cpu: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: `${rows[0]?.server_version ?? '?'} (${env.source})`,
+  };
+  log(
+    `sessionsql benchmarks${quick ? ' (quick)' : ''}: ${machine.cpu}, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
+  );
+
+  let store: StoreBenchResults | undefined;
+  let http: HttpBenchResults | undefined;
+  let scale: ScaleBenchResults | undefined;
+  if (only.includes('store')) {
+    log('\nstore operations');
+    store = await runStoreBench(
+      env,
+      CONTENDERS,
+      quick
+        ? { prefill: 10_000, latencyOps: 300, throughputOps: 2_000, concurrency: 64, rounds }
+        : { prefill: 10_000, latencyOps: 2_000, throughputOps: 12_000, concurrency: 64, rounds },
+      log,
+    );
+  }
+  if (only.includes('http')) {
+    log('\nend to end (express + express-session + autocannon)');
+    http = await runHttpBench(
+      env,
+      quick
+        ? { durationSec: 1, connections: 64, cookies: 200, rounds }
+        : { durationSec: 4, connections: 64, cookies: 1000, rounds },
+      log,
+    );
+  }
+  if (only.includes('scale')) {
+    log('\nscale');
+    scale = await runScaleBench(
+      env,
+      quick ? { largeRows: 100_000, samples: 300 } : { largeRows: 1_000_000, samples: 2_000 },
+      log,
+    );
+  }
+
+  const result = {
+    startedAt: started.toISOString(),
+    quick,
+    rounds,
+    command: `npm run bench${quick ? ' -- --quick' : ''}${values.only ? ` -- --only ${values.only}` : ''}`,
+    machine,
+    store,
+    http,
+    scale,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const markdown = renderReport(result);
+  writeFileSync(new URL(`${stamp}.json`, RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(new URL('latest.json', RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(new URL('latest.md', RESULTS_DIR), markdown);
+  log(`\n${markdown}`);
+  log(`results: bench/results/${stamp}.json, bench/results/latest.md`);
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  await env.close();
+}
+// Some peers leave timers of their own running (better-sqlite3-session-store's interval).
+process.exit(exitCode);
