@@ -93,7 +93,7 @@ try {
     startedAt: started.toISOString(),
     quick,
     rounds,
-    command: `npm run bench${quick ? ' -- --quick' : ''}${values.only ? ` -- --only ${values.only}` : ''}`,
+    command: `npm run bench${quick || values.only ? ' --' : ''}${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
     machine,
     store,
     http,

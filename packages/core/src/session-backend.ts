@@ -66,6 +66,12 @@ export interface SessionBackend {
   /** Runs a compiled statement with its values in placeholder order. */
   execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>>;
   /**
+   * The same as {@link execute}, returning (or throwing) at once. Only for drivers that run
+   * statements on the calling thread (better-sqlite3); with it the store answers
+   * express-session's callback calls without a promise chain per request.
+   */
+  executeSync?<Row>(query: PreparedQuery, values: readonly unknown[]): ExecuteResult<Row>;
+  /**
    * Runs `task` while holding the exclusive lock `name`, shared by every process that uses the
    * same database. With `wait` false it does not wait for a held lock and resolves
    * `{ acquired: false }` instead. `task` gets a Kysely instance to run its statements on; on

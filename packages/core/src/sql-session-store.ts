@@ -121,6 +121,17 @@ function describeCause(cause: unknown): string {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What a callback call returns: the outcome goes to the callback. */
+const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
+
+/**
+ * One store operation, decided before anything runs: either its value at once (a touch that
+ * need not write), or a statement and what to make of its result.
+ */
+type Plan<T> =
+  | { readonly query?: undefined; readonly value: T }
+  | { readonly query: PreparedQuery; readonly values: readonly unknown[]; finish(result: ExecuteResult<any>): T };
+
 /**
  * Most sessions whose stored expiry `touchAfter` remembers between a request's `get` and its
  * `touch`; the oldest entry goes first, so memory stays bounded whatever the traffic.
@@ -192,28 +203,28 @@ export class SqlSessionStore extends session.Store {
   override get(sid: string): Promise<SessionData | null>;
   override get(sid: string, callback: Callback<SessionData | null>): Promise<undefined>;
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
-    return settle(this.#get(sid), callback);
+    return this.#dispatch('get', callback, () => this.#planGet(sid));
   }
 
   /** Creates or replaces a session (one atomic upsert). */
   override set(sid: string, sess: SessionData): Promise<void>;
   override set(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
-    return settle(this.#set(sid, sess), callback);
+    return this.#dispatch('set', callback, () => this.#planSet(sid, sess));
   }
 
   /** Deletes a session; deleting an unknown id is not an error. */
   override destroy(sid: string): Promise<void>;
   override destroy(sid: string, callback: Callback<void>): Promise<void>;
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return settle(this.#destroy(sid), callback);
+    return this.#dispatch('destroy', callback, () => this.#planDestroy(sid));
   }
 
   /** Moves the expiry of a live session from `sess.cookie`; an unknown or expired id is left alone. */
   override touch(sid: string, sess: SessionData): Promise<void>;
   override touch(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
-    return settle(this.#touch(sid, sess), callback);
+    return this.#dispatch('touch', callback, () => this.#planTouch(sid, sess));
   }
 
   /** Every live session, keyed by session id. */
@@ -395,40 +406,86 @@ export class SqlSessionStore extends session.Store {
     return settle(this.#closing, callback);
   }
 
-  async #get(sid: string): Promise<SessionData | null> {
-    assertSessionId(sid);
-    const remember = this.#options.touchAfterMs > 0;
-    const query = remember ? this.#queries.getWithExpiry : this.#queries.get;
-    const { rows } = await this.#run<{ data: string; expires_at?: unknown }>('get', query, [
-      sid,
-      this.#time(this.#now()),
-    ]);
-    const row = rows[0];
-    if (row === undefined) {
-      if (remember) this.#storedExpiry.delete(sid);
-      return null;
+  /**
+   * Runs one express-session operation planned by `plan`. When a callback waits and the
+   * backend runs statements on this thread (SQLite), it all happens now, with no promise chain
+   * per request; otherwise through the promise. Either way the outcome reaches the caller
+   * once, and the callback runs on a later tick.
+   */
+  #dispatch<T>(operation: string, callback: Callback<T> | undefined, plan: () => Plan<T>): Promise<T | undefined> {
+    const sync = this.#db.executeSync;
+    if (callback !== undefined && sync !== undefined && this.#migrated && this.#closing === undefined) {
+      let value: T;
+      try {
+        const step = plan();
+        value = step.query === undefined ? step.value : step.finish(this.#executeSync(sync, operation, step));
+      } catch (error) {
+        process.nextTick(callback, error);
+        return RESOLVED;
+      }
+      process.nextTick(callback, null, value);
+      return RESOLVED;
     }
-    if (remember) this.#rememberExpiry(sid, toMs(row.expires_at));
-    return this.#decode(row.data);
+    return settle(this.#perform(operation, plan), callback);
   }
 
-  async #set(sid: string, sess: SessionData): Promise<void> {
+  async #perform<T>(operation: string, plan: () => Plan<T>): Promise<T> {
+    const step = plan();
+    if (step.query === undefined) return step.value;
+    return step.finish(await this.#run(operation, step.query, step.values));
+  }
+
+  #executeSync<T>(
+    sync: NonNullable<SessionBackend['executeSync']>,
+    operation: string,
+    step: Extract<Plan<T>, { query: PreparedQuery }>,
+  ): ExecuteResult<any> {
+    try {
+      return sync(step.query, step.values);
+    } catch (cause) {
+      throw this.#queryError(operation, cause);
+    }
+  }
+
+  #planGet(sid: string): Plan<SessionData | null> {
+    assertSessionId(sid);
+    const remember = this.#options.touchAfterMs > 0;
+    return {
+      query: remember ? this.#queries.getWithExpiry : this.#queries.get,
+      values: [sid, this.#time(this.#now())],
+      finish: ({ rows }: ExecuteResult<{ data: string; expires_at?: unknown }>) => {
+        const row = rows[0];
+        if (row === undefined) {
+          if (remember) this.#storedExpiry.delete(sid);
+          return null;
+        }
+        if (remember) this.#rememberExpiry(sid, toMs(row.expires_at));
+        return this.#decode(row.data);
+      },
+    };
+  }
+
+  #planSet(sid: string, sess: SessionData): Plan<void> {
     assertSessionId(sid);
     const data = encodeSession(sess);
     const userId = this.#userIdOf(sess);
     const now = this.#now();
     const time = this.#time(now);
     this.#storedExpiry.delete(sid);
-    await this.#run('set', this.#queries.set, [sid, data, this.#time(this.#expiry(sess, now)), userId, time, time]);
+    return {
+      query: this.#queries.set,
+      values: [sid, data, this.#time(this.#expiry(sess, now)), userId, time, time],
+      finish: () => undefined,
+    };
   }
 
-  async #destroy(sid: string): Promise<void> {
+  #planDestroy(sid: string): Plan<void> {
     assertSessionId(sid);
     this.#storedExpiry.delete(sid);
-    await this.#run('destroy', this.#queries.destroy, [sid]);
+    return { query: this.#queries.destroy, values: [sid], finish: () => undefined };
   }
 
-  async #touch(sid: string, sess: SessionData): Promise<void> {
+  #planTouch(sid: string, sess: SessionData): Plan<void> {
     assertSessionId(sid);
     const now = this.#now();
     const expiry = this.#expiry(sess, now);
@@ -437,10 +494,10 @@ export class SqlSessionStore extends session.Store {
       const stored = this.#storedExpiry.get(sid);
       this.#storedExpiry.delete(sid);
       // Written recently enough: the stored expiry is at most touchAfter short of the cookie's.
-      if (stored !== undefined && stored >= expiry - touchAfterMs) return;
+      if (stored !== undefined && stored >= expiry - touchAfterMs) return { value: undefined };
     }
     const time = this.#time(now);
-    await this.#run('touch', this.#queries.touch, [this.#time(expiry), time, sid, time]);
+    return { query: this.#queries.touch, values: [this.#time(expiry), time, sid, time], finish: () => undefined };
   }
 
   #rememberExpiry(sid: string, expiresAt: number): void {

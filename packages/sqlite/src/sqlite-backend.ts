@@ -125,6 +125,16 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
   const statements = new Map<string, Database.Statement>();
   const scope = lockScope(db);
 
+  function executeSync<Row>(query: PreparedQuery, values: readonly unknown[]): ExecuteResult<Row> {
+    let statement = statements.get(query.sql);
+    if (statement === undefined) {
+      statement = db.prepare(query.sql);
+      statements.set(query.sql, statement);
+    }
+    if (query.returnsRows) return { rows: statement.all(...values) as Row[], affectedRows: 0 };
+    return { rows: [], affectedRows: statement.run(...values).changes };
+  }
+
   return {
     name: 'sqlite',
     location: db.memory ? ':memory:' : db.name,
@@ -134,14 +144,9 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     encodeTime: (ms) => ms,
 
     async execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
-      let statement = statements.get(query.sql);
-      if (statement === undefined) {
-        statement = db.prepare(query.sql);
-        statements.set(query.sql, statement);
-      }
-      if (query.returnsRows) return { rows: statement.all(...values) as Row[], affectedRows: 0 };
-      return { rows: [], affectedRows: statement.run(...values).changes };
+      return executeSync<Row>(query, values);
     },
+    executeSync,
 
     async withLock<T>(name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {
       const key = `${scope}\u0000${name}`;
