@@ -250,15 +250,14 @@ const pgSimple: Contender = {
   async open(env, name) {
     const PgStore = connectPgSimple(session);
     const pool = new pg.Pool({ connectionString: env.postgresUrl, max: POOL_SIZE });
-    const store = new PgStore({
-      pool,
-      schemaName: env.schema,
-      tableName: name,
-      createTableIfMissing: true,
-      pruneSessionInterval: false,
-    });
-    // Its table is created on first use; make it exist before measuring.
-    await new Promise<void>((resolve, reject) => store.get('warm-up', (e) => (e ? reject(e) : resolve())));
+    // Its own table.sql, with the constraint and index named per table: createTableIfMissing
+    // names them "session_pkey" and "IDX_session_expire", so a second table in one schema fails.
+    const t = `"${env.schema}"."${name}"`;
+    await pool.query(
+      `create table if not exists ${t} ("sid" varchar not null collate "default", "sess" json not null, "expire" timestamp(6) not null, constraint "${name}_pkey" primary key ("sid"));
+       create index if not exists "${name}_expire_idx" on ${t} ("expire")`,
+    );
+    const store = new PgStore({ pool, schemaName: env.schema, tableName: name, pruneSessionInterval: false });
     return {
       store: store as unknown as CallbackStore,
       sessionStore: store,

@@ -29,7 +29,7 @@ const COLORS: Record<ContenderRole, string> = {
   ceiling: '#4aa37a',
 };
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function sections(result: BenchResult): Section[] {
   const out: Section[] = [];
@@ -71,13 +71,13 @@ function render(result: BenchResult): string {
   let y = 70;
   const body: string[] = [];
   for (const section of sections(result)) {
-    body.push(`<text x="20" y="${y}" class="title">${escape(section.title)}</text>`);
+    body.push(`<text x="20" y="${y}" class="title">${escapeXml(section.title)}</text>`);
     y += 12;
     const max = Math.max(...section.bars.map((b) => b.value));
     for (const bar of section.bars) {
       const w = Math.max(1, (bar.value / max) * barArea);
       body.push(
-        `<text x="${labelWidth - 8}" y="${y + 15}" class="label" text-anchor="end">${escape(bar.label)}</text>`,
+        `<text x="${labelWidth - 8}" y="${y + 15}" class="label" text-anchor="end">${escapeXml(bar.label)}</text>`,
         `<rect x="${labelWidth}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" rx="3" fill="${COLORS[bar.role]}"/>`,
         `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}" class="value">${formatNumber(bar.value)}</text>`,
       );
@@ -91,20 +91,26 @@ function render(result: BenchResult): string {
         `<rect x="${20 + i * 150}" y="${y - 10}" width="12" height="12" fill="${color}"/><text x="${38 + i * 150}" y="${y}" class="label">${{ sessionsql: 'sessionsql', limit: 'raw-driver limit', peer: 'other stores', ceiling: 'in-memory ceiling' }[role]}</text>`,
     )
     .join('');
-  const height = y + 40;
-  const caption = `${result.command} · ${result.machine.cpu} · Node ${result.machine.node} · PostgreSQL ${result.machine.postgres} · median of ${result.rounds} interleaved rounds · ${result.startedAt.slice(0, 10)}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif">
+  const height = y + 56;
+  const captions = [
+    `${result.command} · ${result.machine.cpu} · Node ${result.machine.node}`,
+    `PostgreSQL ${result.machine.postgres} · median of ${result.rounds} interleaved rounds · ${result.startedAt.slice(0, 10)}`,
+  ];
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" role="img">
+<title>sessionsql against other session stores and the raw drivers: end-to-end requests/s and store operations/s</title>
 <style>.title{font-size:15px;font-weight:600;fill:#1d2330}.label{font-size:13px;fill:#1d2330}.value{font-size:12px;fill:#5d6577}.caption{font-size:11px;fill:#5d6577}</style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="20" y="32" font-size="19" font-weight="700" fill="#1d2330">sessionsql against other session stores and the raw drivers</text>
 ${body.join('\n')}
 ${legend}
-<text x="20" y="${height - 14}" class="caption">${escape(caption)}</text>
+<text x="20" y="${height - 30}" class="caption">${escapeXml(captions[0]!)}</text>
+<text x="20" y="${height - 14}" class="caption">${escapeXml(captions[1]!)}</text>
 </svg>
 `;
 }
 
 const result = JSON.parse(readFileSync(new URL('latest.json', RESULTS_DIR), 'utf8')) as BenchResult;
-if (result.quick) console.warn('draw-chart: latest.json is from a --quick run; run `npm run bench` for figures to publish.');
+if (result.quick)
+  console.warn('draw-chart: latest.json is from a --quick run; run `npm run bench` for figures to publish.');
 writeFileSync(OUTPUT, render(result));
 console.log(`wrote docs/benchmark.svg from bench/results/latest.json (${result.startedAt})`);
