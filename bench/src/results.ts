@@ -13,7 +13,7 @@ export interface BenchResult {
   readonly rounds: number;
   readonly command: string;
   readonly machine: { cpu: string; memoryGiB: number; node: string; postgres: string };
-  readonly store?: StoreBenchResults | undefined;
-  readonly http?: HttpBenchResults | undefined;
-  readonly scale?: ScaleBenchResults | undefined;
+  store?: StoreBenchResults;
+  http?: HttpBenchResults;
+  scale?: ScaleBenchResults;
 }

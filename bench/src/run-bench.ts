@@ -8,11 +8,11 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openBenchEnv } from './bench-env.js';
 import { CONTENDERS } from './contenders.js';
-import { type HttpBenchResults, runHttpBench } from './http-bench.js';
+import { runHttpBench } from './http-bench.js';
 import { renderReport } from './report.js';
-import { RESULTS_DIR } from './results.js';
-import { runScaleBench, type ScaleBenchResults } from './scale-bench.js';
-import { runStoreBench, type StoreBenchResults } from './store-bench.js';
+import { type BenchResult, RESULTS_DIR } from './results.js';
+import { runScaleBench } from './scale-bench.js';
+import { runStoreBench } from './store-bench.js';
 
 const SUITES = ['store', 'http', 'scale'] as const;
 
@@ -56,12 +56,26 @@ try {
     `sessionsql benchmarks${quick ? ' (quick)' : ''}: ${machine.cpu}, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
   );
 
-  let store: StoreBenchResults | undefined;
-  let http: HttpBenchResults | undefined;
-  let scale: ScaleBenchResults | undefined;
+  const result: BenchResult = {
+    startedAt: started.toISOString(),
+    quick,
+    rounds,
+    command: `npm run bench${quick || values.only ? ' --' : ''}${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
+    machine,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  // Written after every part, so that a failure late in a long run keeps what was measured.
+  const save = () => {
+    const markdown = renderReport(result);
+    writeFileSync(new URL(`${stamp}.json`, RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(new URL('latest.json', RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(new URL('latest.md', RESULTS_DIR), markdown);
+    return markdown;
+  };
   if (only.includes('store')) {
     log('\nstore operations');
-    store = await runStoreBench(
+    result.store = await runStoreBench(
       env,
       CONTENDERS,
       quick
@@ -69,43 +83,28 @@ try {
         : { prefill: 10_000, latencyOps: 2_000, throughputOps: 12_000, concurrency: 64, rounds },
       log,
     );
+    save();
   }
   if (only.includes('http')) {
     log('\nend to end (express + express-session + autocannon)');
-    http = await runHttpBench(
+    result.http = await runHttpBench(
       env,
       quick
         ? { durationSec: 1, connections: 64, cookies: 200, rounds }
         : { durationSec: 4, connections: 64, cookies: 1000, rounds },
       log,
     );
+    save();
   }
   if (only.includes('scale')) {
     log('\nscale');
-    scale = await runScaleBench(
+    result.scale = await runScaleBench(
       env,
       quick ? { largeRows: 100_000, samples: 300 } : { largeRows: 1_000_000, samples: 2_000 },
       log,
     );
   }
-
-  const result = {
-    startedAt: started.toISOString(),
-    quick,
-    rounds,
-    command: `npm run bench${quick || values.only ? ' --' : ''}${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
-    machine,
-    store,
-    http,
-    scale,
-  };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = started.toISOString().replace(/[:.]/g, '-');
-  const markdown = renderReport(result);
-  writeFileSync(new URL(`${stamp}.json`, RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(new URL('latest.json', RESULTS_DIR), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(new URL('latest.md', RESULTS_DIR), markdown);
-  log(`\n${markdown}`);
+  log(`\n${save()}`);
   log(`results: bench/results/${stamp}.json, bench/results/latest.md`);
 } catch (error) {
   console.error(error);

