@@ -175,6 +175,8 @@ export function createApp(options: AppOptions): express.Express {
       lastActiveAt: s.id === req.sessionID ? now : s.updatedAt,
       current: s.id === req.sessionID,
     }));
+    // This device first, then the others newest sign-in first (the order the store lists them).
+    devices.sort((a, b) => Number(b.current) - Number(a.current));
     const signedOut = Number(req.query['signed-out']);
     const notice =
       req.query['signed-out'] === undefined || !Number.isSafeInteger(signedOut) || signedOut < 0

@@ -3,12 +3,15 @@
  * - `PORT` (default 3000; 0 picks a free one), `HOST` (default: every interface);
  * - `SESSION_DB_URL`, `SESSION_DEPLOYMENT`, `SESSION_DATA_DIR` (default `./data`): the session
  *   database, read by `DefaultSessionStore.fromEnv()`;
- * - `SESSION_SECRET`: signs the cookie; required when `NODE_ENV=production`, generated (with a
- *   warning) otherwise;
+ * - `SESSION_SECRET`: signs the cookie; required with `NODE_ENV=production` or
+ *   `SESSION_DEPLOYMENT=cluster`; otherwise generated once (with a warning) and kept in
+ *   `<SESSION_DATA_DIR>/session-secret`, so that a restart keeps everyone signed in;
  * - `TRUST_PROXY`: express's `trust proxy`, for HTTPS terminated by a proxy in front (e.g. `1`).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { DefaultSessionStore } from 'sessionsql';
 import { createApp } from './app.js';
 import { DEMO_ACCOUNTS, UserDirectory } from './demo-users.js';
@@ -37,18 +40,53 @@ const env = process.env;
 const production = env.NODE_ENV === 'production';
 const port = parsePort(env.PORT);
 
+/**
+ * The development secret: made on first start and kept beside the SQLite file (mode 0600), so
+ * that restarting the app does not sign everyone out.
+ */
+function developmentSecret(dataDir: string): string {
+  const file = join(dataDir, 'session-secret');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const kept = readFileSync(file, 'utf8').trim();
+      if (kept.length >= 32) return kept;
+      fail(`${file} holds no usable secret: delete it (a new one is made) or set SESSION_SECRET.`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        fail(`cannot read ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
+      }
+    }
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      const made = randomBytes(32).toString('base64url');
+      // 'wx': when two processes start at once, one writes and the other reads what it wrote.
+      writeFileSync(file, `${made}\n`, { mode: 0o600, flag: 'wx' });
+      return made;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        fail(`cannot write ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
+      }
+    }
+  }
+  fail(`cannot read or write ${file}. Set SESSION_SECRET instead.`);
+}
+
+const dataDir = env.SESSION_DATA_DIR || 'data';
 let secret = env.SESSION_SECRET;
 if (!secret) {
   if (production) fail('set SESSION_SECRET to a long random string (NODE_ENV=production needs one).');
-  secret = randomBytes(32).toString('base64url');
+  if (env.SESSION_DEPLOYMENT === 'cluster') {
+    fail('set SESSION_SECRET to one long random string shared by every instance (SESSION_DEPLOYMENT=cluster).');
+  }
+  secret = developmentSecret(dataDir);
   console.warn(
-    'express-login: SESSION_SECRET is not set; using a random one, so sessions end when the app restarts. Set SESSION_SECRET to keep them.',
+    `express-login: SESSION_SECRET is not set; signing cookies with the development secret in ${join(dataDir, 'session-secret')}. Set SESSION_SECRET in production.`,
   );
 }
 
 let store: DefaultSessionStore;
 try {
-  store = DefaultSessionStore.fromEnv({ ...env, SESSION_DATA_DIR: env.SESSION_DATA_DIR || 'data' });
+  store = DefaultSessionStore.fromEnv({ ...env, SESSION_DATA_DIR: dataDir });
   await store.ready();
 } catch (error) {
   fail(`the session store could not start: ${(error as Error).message}`);

@@ -141,8 +141,8 @@ for (const backend of backends) {
       expect(headingOf(page)).toBe('Your devices');
       expect(page.headers.get('cache-control')).toBe('no-store');
       expect(devicesOf(page)).toEqual([
-        { key: deviceKey(phone.sessionId), current: false, label: 'Safari 18 on iOS' },
         { key: deviceKey(laptop.sessionId), current: true, label: 'Chrome 131 on Windows' },
+        { key: deviceKey(phone.sessionId), current: false, label: 'Safari 18 on iOS' },
       ]);
       expect(page.html).toContain('<span class="badge">this device</span>');
       expect(page.html).toContain('Sign out all other devices');
