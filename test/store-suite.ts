@@ -661,6 +661,35 @@ export function defineStoreSuite(dialect: DialectName): void {
         }
       });
 
+      it('delivers an error of a ready store exactly once, to the callback, when its table is gone', async () => {
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown) => unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const store = h().createStore();
+          await store.set('x', session({ v: 1 }));
+          expect(await store.get('x')).toMatchObject({ v: 1 });
+          await h().query(`drop table ${h().qualifiedTable}`);
+          for (const call of [
+            (cb: (e: unknown) => void) => store.get('x', cb),
+            (cb: (e: unknown) => void) => store.set('x', session(), cb),
+            (cb: (e: unknown) => void) => store.touch('x', session(), cb),
+            (cb: (e: unknown) => void) => store.destroy('x', cb),
+          ]) {
+            const { err, returned } = await viaCallback(call);
+            expect(err).toBeInstanceOf(SessionStoreError);
+            expect((err as SessionStoreError).code).toBe('QUERY_FAILED');
+            expect((err as SessionStoreError).message).toContain(h().table);
+            expect((err as SessionStoreError).cause).toBeDefined();
+            await expect(returned).resolves.toBeUndefined();
+          }
+          await new Promise((r) => setTimeout(r, 50));
+          expect(unhandled).toEqual([]);
+        } finally {
+          process.off('unhandledRejection', onUnhandled);
+        }
+      });
+
       it('rejects calls after close() with STORE_CLOSED', async () => {
         const store = h().createStore();
         await store.set('x', session());
