@@ -31,7 +31,7 @@ for (const name of only) {
     process.exit(2);
   }
 }
-const rounds = values.rounds === undefined ? (quick ? 1 : 3) : Number(values.rounds);
+const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
   console.error(`--rounds takes a whole number of at least 1; got "${values.rounds}"`);
   process.exit(2);

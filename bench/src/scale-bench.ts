@@ -33,6 +33,12 @@ export interface ScaleDialectResult {
   readonly getLargeP50Ms: Summary;
   readonly getSmallP99Ms: Summary;
   readonly getLargeP99Ms: Summary;
+  /**
+   * The same get by the raw driver (sessionsql's statement, prepared once, plus JSON.parse):
+   * what the table's size alone costs, whatever the store.
+   */
+  readonly rawGetSmallP50Ms: Summary;
+  readonly rawGetLargeP50Ms: Summary;
   /** countSessionsForUser on the large table, ms. */
   readonly countLargeP50Ms: Summary;
   readonly countLargeP99Ms: Summary;
@@ -56,6 +62,8 @@ interface Dialect {
   open(table: string): SqlSessionStore;
   /** Inserts `count` rows with ids `sessionId(prefix, i)`, users `user-<i / 10>`, expiring at `expiresAt`. */
   fill(table: string, prefix: string, count: number, expiresAt: number): Promise<void>;
+  /** A get-hit by the driver alone: the store's statement prepared once, its row parsed. */
+  rawGet(table: string): (id: string) => Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -76,6 +84,15 @@ function sqliteDialect(env: BenchEnv): Dialect {
         )
         .run(count, prefix, DATA, expiresAt, now, now);
       admin.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    rawGet(table) {
+      const get = admin.prepare<[string, number], { data: string }>(
+        `select data from "${table}" where id = ? and expires_at > ?`,
+      );
+      return async (id) => {
+        const row = get.get(id, Date.now());
+        return row === undefined ? null : JSON.parse(row.data);
+      };
     },
     async close() {
       admin.close();
@@ -105,6 +122,16 @@ function postgresDialect(env: BenchEnv): Dialect {
       );
       // What autovacuum would do soon after such a load; the planner needs the statistics.
       await admin.query(`vacuum analyze ${t}`);
+    },
+    rawGet(table) {
+      const statement = {
+        name: `scale_raw_get_${table}`,
+        text: `select "data"::text as data from "${env.schema}"."${table}" where "id" = $1 and "expires_at" > $2`,
+      };
+      return async (id) => {
+        const { rows } = await admin.query<{ data: string }>({ ...statement, values: [id, new Date()] });
+        return rows[0] === undefined ? null : JSON.parse(rows[0].data);
+      };
     },
     close: () => admin.end(),
   };
@@ -144,15 +171,27 @@ async function measureDialect(
       const found = await store.get(sessionId('live-', random(rows)));
       if (found === null) throw new Error('get found nothing in the scale table');
     };
+    const rawGet = (table: string, rows: number) => {
+      const run = dialect.rawGet(table);
+      return async () => {
+        if ((await run(sessionId('live-', random(rows)))) === null) throw new Error('raw get found nothing');
+      };
+    };
     const rounds = {
       smallP50: [] as number[],
       largeP50: [] as number[],
       smallP99: [] as number[],
       largeP99: [] as number[],
+      rawSmallP50: [] as number[],
+      rawLargeP50: [] as number[],
     };
     const counts = { p50: [] as number[], p99: [] as number[] };
     await timed(config.samples, get(small, SMALL_ROWS));
     await timed(config.samples, get(large, config.largeRows));
+    const rawSmall = rawGet('scale_small', SMALL_ROWS);
+    const rawLarge = rawGet('scale_large', config.largeRows);
+    await timed(config.samples, rawSmall);
+    await timed(config.samples, rawLarge);
     for (let round = 0; round < ROUNDS; round++) {
       const s = await timed(config.samples, get(small, SMALL_ROWS));
       const l = await timed(config.samples, get(large, config.largeRows));
@@ -160,6 +199,8 @@ async function measureDialect(
       rounds.smallP99.push(quantile(s, 0.99));
       rounds.largeP50.push(quantile(l, 0.5));
       rounds.largeP99.push(quantile(l, 0.99));
+      rounds.rawSmallP50.push(quantile(await timed(config.samples, rawSmall), 0.5));
+      rounds.rawLargeP50.push(quantile(await timed(config.samples, rawLarge), 0.5));
       const users = config.largeRows / SESSIONS_PER_USER;
       const c = await timed(config.samples, async () => {
         const n = await large.countSessionsForUser(`user-${random(users)}`);
@@ -197,6 +238,8 @@ async function measureDialect(
       getLargeP50Ms: summarize(rounds.largeP50),
       getSmallP99Ms: summarize(rounds.smallP99),
       getLargeP99Ms: summarize(rounds.largeP99),
+      rawGetSmallP50Ms: summarize(rounds.rawSmallP50),
+      rawGetLargeP50Ms: summarize(rounds.rawLargeP50),
       countLargeP50Ms: summarize(counts.p50),
       countLargeP99Ms: summarize(counts.p99),
       prune: {
