@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only store,http,scale]`: every benchmark, contenders
+ * `npm run bench [-- --quick] [-- --only store,http,scale] [-- --rounds N] [-- --contenders id,id]`:
+ * every benchmark (`--contenders` narrows the store part, e.g. to a head-to-head), contenders
  * interleaved in rounds; results as JSON and markdown under bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openBenchEnv } from './bench-env.js';
-import { CONTENDERS } from './contenders.js';
+import { CONTENDERS, contenderById } from './contenders.js';
 import { runHttpBench } from './http-bench.js';
 import { renderReport } from './report.js';
 import { type BenchResult, RESULTS_DIR } from './results.js';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    contenders: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -30,6 +32,14 @@ for (const name of only) {
     console.error(`--only takes ${SUITES.join(', ')} (comma-separated); got "${name}"`);
     process.exit(2);
   }
+}
+let storeContenders = CONTENDERS;
+try {
+  if (values.contenders !== undefined)
+    storeContenders = values.contenders.split(',').map((id) => contenderById(id.trim()));
+} catch (error) {
+  console.error(`--contenders: ${(error as Error).message}`);
+  process.exit(2);
 }
 const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
@@ -60,7 +70,7 @@ try {
     startedAt: started.toISOString(),
     quick,
     rounds,
-    command: `npm run bench${quick || values.only ? ' --' : ''}${quick ? ' --quick' : ''}${values.only ? ` --only ${values.only}` : ''}`,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -77,7 +87,7 @@ try {
     log('\nstore operations');
     result.store = await runStoreBench(
       env,
-      CONTENDERS,
+      storeContenders,
       quick
         ? { prefill: 10_000, latencyOps: 300, throughputOps: 2_000, concurrency: 64, rounds }
         : { prefill: 10_000, latencyOps: 2_000, throughputOps: 12_000, concurrency: 64, rounds },
