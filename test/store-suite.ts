@@ -21,6 +21,20 @@ export function session(extra: Record<string, unknown> = {}, expires: number | n
   } as unknown as SessionData;
 }
 
+/** Runs `body`, then fails if any promise was rejected unhandled while it ran (or just after). */
+async function expectNoUnhandledRejection(body: () => Promise<void>): Promise<void> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
 /** Calls `fn` with a callback and resolves what the callback received, failing if it is called twice. */
 function viaCallback<T>(
   fn: (cb: (err: unknown, value?: T) => void) => unknown,
@@ -634,10 +648,7 @@ export function defineStoreSuite(dialect: DialectName): void {
       });
 
       it('delivers a database error exactly once, to the callback, with no unhandled rejection', async () => {
-        const unhandled: unknown[] = [];
-        const onUnhandled = (reason: unknown) => unhandled.push(reason);
-        process.on('unhandledRejection', onUnhandled);
-        try {
+        await expectNoUnhandledRejection(async () => {
           const store = h().createStore({ autoMigrate: false });
           for (const call of [
             (cb: (e: unknown) => void) => store.get('x', cb),
@@ -654,18 +665,11 @@ export function defineStoreSuite(dialect: DialectName): void {
             expect((err as SessionStoreError).cause).toBeDefined();
             await expect(returned).resolves.toBeUndefined();
           }
-          await new Promise((r) => setTimeout(r, 50));
-          expect(unhandled).toEqual([]);
-        } finally {
-          process.off('unhandledRejection', onUnhandled);
-        }
+        });
       });
 
       it('delivers an error of a ready store exactly once, to the callback, when its table is gone', async () => {
-        const unhandled: unknown[] = [];
-        const onUnhandled = (reason: unknown) => unhandled.push(reason);
-        process.on('unhandledRejection', onUnhandled);
-        try {
+        await expectNoUnhandledRejection(async () => {
           const store = h().createStore();
           await store.set('x', session({ v: 1 }));
           expect(await store.get('x')).toMatchObject({ v: 1 });
@@ -683,11 +687,7 @@ export function defineStoreSuite(dialect: DialectName): void {
             expect((err as SessionStoreError).cause).toBeDefined();
             await expect(returned).resolves.toBeUndefined();
           }
-          await new Promise((r) => setTimeout(r, 50));
-          expect(unhandled).toEqual([]);
-        } finally {
-          process.off('unhandledRejection', onUnhandled);
-        }
+        });
       });
 
       it('rejects calls after close() with STORE_CLOSED', async () => {
