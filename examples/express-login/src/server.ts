@@ -46,29 +46,25 @@ const port = parsePort(env.PORT);
  */
 function developmentSecret(dataDir: string): string {
   const file = join(dataDir, 'session-secret');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const kept = readFileSync(file, 'utf8').trim();
-      if (kept.length >= 32) return kept;
-      fail(`${file} holds no usable secret: delete it (a new one is made) or set SESSION_SECRET.`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        fail(`cannot read ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
-      }
-    }
-    try {
-      mkdirSync(dataDir, { recursive: true });
-      const made = randomBytes(32).toString('base64url');
-      // 'wx': when two processes start at once, one writes and the other reads what it wrote.
-      writeFileSync(file, `${made}\n`, { mode: 0o600, flag: 'wx' });
-      return made;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        fail(`cannot write ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
-      }
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const made = randomBytes(32).toString('base64url');
+    // 'wx': a secret made before (by an earlier start) is never overwritten.
+    writeFileSync(file, `${made}\n`, { mode: 0o600, flag: 'wx' });
+    return made;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      fail(`cannot write ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
     }
   }
-  fail(`cannot read or write ${file}. Set SESSION_SECRET instead.`);
+  let kept = '';
+  try {
+    kept = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    fail(`cannot read ${file}: ${(error as Error).message}. Set SESSION_SECRET instead.`);
+  }
+  if (kept.length < 32) fail(`${file} holds no usable secret: delete it (a new one is made) or set SESSION_SECRET.`);
+  return kept;
 }
 
 const dataDir = env.SESSION_DATA_DIR || 'data';

@@ -408,9 +408,9 @@ export class SqlSessionStore extends session.Store {
 
   /**
    * Runs one express-session operation planned by `plan`. When a callback waits on a ready
-   * store, the statement runs with no promise chain of ours: now when the backend runs
-   * statements on this thread (SQLite), else from the driver's promise straight to the
-   * callback (PostgreSQL). Either way the outcome reaches the caller once, and the callback
+   * store, the statement runs without the promise path's readiness steps: now when the backend
+   * runs statements on this thread (SQLite), else from the driver's promise to the callback
+   * (PostgreSQL). Either way the outcome reaches the caller once, and the callback
    * runs on a later tick.
    */
   #dispatch<T>(operation: string, callback: Callback<T> | undefined, plan: () => Plan<T>): Promise<T | undefined> {
@@ -418,44 +418,23 @@ export class SqlSessionStore extends session.Store {
       return settle(this.#perform(operation, plan), callback);
     }
     const sync = this.#db.executeSync;
-    let step: Plan<T>;
     let value: T;
     try {
-      step = plan();
+      const step = plan();
       if (step.query === undefined) value = step.value;
       else if (sync !== undefined) value = step.finish(this.#executeSync(sync, operation, step));
-      else return this.#deliver(operation, step, callback);
+      else {
+        const done = this.#db.execute(step.query, step.values).then(step.finish, (cause: unknown) => {
+          throw this.#queryError(operation, cause);
+        });
+        return settle(done, callback);
+      }
     } catch (error) {
       process.nextTick(callback, error);
       return RESOLVED;
     }
     process.nextTick(callback, null, value);
     return RESOLVED;
-  }
-
-  /** The callback path of an asynchronous backend: one promise from the driver to the callback. */
-  #deliver<T>(
-    operation: string,
-    step: Extract<Plan<T>, { query: PreparedQuery }>,
-    callback: Callback<T>,
-  ): Promise<undefined> {
-    return this.#db.execute(step.query, step.values).then(
-      (result) => {
-        let value: T;
-        try {
-          value = step.finish(result);
-        } catch (error) {
-          process.nextTick(callback, error);
-          return undefined;
-        }
-        process.nextTick(callback, null, value);
-        return undefined;
-      },
-      (cause: unknown) => {
-        process.nextTick(callback, this.#queryError(operation, cause));
-        return undefined;
-      },
-    );
   }
 
   async #perform<T>(operation: string, plan: () => Plan<T>): Promise<T> {
