@@ -60,7 +60,12 @@ describe.runIf(dialects.includes('sqlite-file'))('sqlite-file: files and handles
   it('with touchAfter, a read and its touch run one statement; without it, two', async () => {
     const statements: string[] = [];
     const db = new Database(join(dir, 'touch-after.sqlite'), { verbose: (sql) => statements.push(String(sql)) });
-    const lazy = new SqliteSessionStore({ database: db, tableName: 'lazy', touchAfter: 60, pruneIntervalMs: false });
+    const lazy = new SqliteSessionStore({
+      database: db,
+      tableName: 'lazy',
+      touchAfterMs: 60_000,
+      pruneIntervalMs: false,
+    });
     const eager = new SqliteSessionStore({ database: db, tableName: 'eager', pruneIntervalMs: false });
     for (const store of [lazy, eager]) {
       await store.set('r', session({ v: 1 }));
@@ -133,19 +138,19 @@ describe.runIf(dialects.includes('postgres'))('postgres: pools, schemas and lock
       statements.push(typeof config === 'string' ? config : String(config.text));
       return query(config, ...rest);
     };
-    for (const touchAfter of [60, 0]) {
+    for (const touchAfterMs of [60_000, 0]) {
       const store = new PostgresSessionStore({
         pool,
         schemaName: schema,
-        tableName: `touch_after_${touchAfter}`,
-        touchAfter,
+        tableName: `touch_after_${touchAfterMs}`,
+        touchAfterMs,
         pruneIntervalMs: false,
       });
       await store.set('r', session({ v: 1 }));
       statements.length = 0;
       expect(await store.get('r')).toMatchObject({ v: 1 });
       await store.touch('r', session({ v: 1 }));
-      expect(statements.map((sql) => sql.split(' ')[0])).toEqual(touchAfter ? ['select'] : ['select', 'update']);
+      expect(statements.map((sql) => sql.split(' ')[0])).toEqual(touchAfterMs ? ['select'] : ['select', 'update']);
       await store.close();
     }
     await pool.end();

@@ -334,7 +334,7 @@ export function defineStoreSuite(dialect: DialectName): void {
       it('writes a session that is only read at most once per touchAfter, never expiring more than touchAfter early', async () => {
         let now = 10_000_000;
         const start = now;
-        const store = h().createStore({ clock: () => now, touchAfter: 60 });
+        const store = h().createStore({ clock: () => now, touchAfterMs: 60_000 });
         await store.set('reader', session({ v: 1 }, now + HOUR));
         let last = await storedExpiry('reader');
         const writtenAt: number[] = [];
@@ -353,8 +353,8 @@ export function defineStoreSuite(dialect: DialectName): void {
 
       it('still writes a touch it has no read for, and a touch that moves the expiry by more', async () => {
         let now = 20_000_000;
-        const a = h().createStore({ clock: () => now, touchAfter: 60 });
-        const b = h().createStore({ clock: () => now, touchAfter: 60 });
+        const a = h().createStore({ clock: () => now, touchAfterMs: 60_000 });
+        const b = h().createStore({ clock: () => now, touchAfterMs: 60_000 });
         await a.set('s', session({}, now + HOUR));
         now += 1000;
         await b.touch('s', session({}, now + HOUR));
@@ -366,7 +366,7 @@ export function defineStoreSuite(dialect: DialectName): void {
 
       it('never revives a destroyed or expired session', async () => {
         let now = 30_000_000;
-        const store = h().createStore({ clock: () => now, touchAfter: 60 });
+        const store = h().createStore({ clock: () => now, touchAfterMs: 60_000 });
         await store.set('gone', session({}, now + 100));
         expect(await store.get('gone')).not.toBeNull();
         await store.destroy('gone');
@@ -380,10 +380,11 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect(await store.get('old')).toBeNull();
       });
 
-      it('rejects a touchAfter that is not a whole number of seconds', () => {
-        expect(() => h().createStore({ touchAfter: -1 })).toThrow(/touchAfter.*whole number/);
-        expect(() => h().createStore({ touchAfter: 0.5 })).toThrow(TypeError);
-        expect(() => h().createStore({ touchAfter: '60' as unknown as number })).toThrow(/touchAfter/);
+      it('rejects a touchAfterMs that is not a whole number of milliseconds, and the old seconds option', () => {
+        expect(() => h().createStore({ touchAfterMs: -1 })).toThrow(/touchAfterMs.*whole number/);
+        expect(() => h().createStore({ touchAfterMs: 0.5 })).toThrow(TypeError);
+        expect(() => h().createStore({ touchAfterMs: '60' as unknown as number })).toThrow(/touchAfterMs/);
+        expect(() => h().createStore({ touchAfter: 60 })).toThrow(/no option `touchAfter`; use `touchAfterMs`/);
       });
     });
 
@@ -712,6 +713,21 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect(() => h().createStore({ pruneBatchSize: 0 })).toThrow(/pruneBatchSize/);
         expect(() => h().createStore({ autoMigrate: 'yes' as unknown as boolean })).toThrow(/autoMigrate/);
         expect(() => h().createStore({ onError: 'log' as unknown as () => void })).toThrow(/onError/);
+      });
+
+      it("refuses unknown options, naming the right key for the peers' names", () => {
+        const cases: [Record<string, unknown>, RegExp][] = [
+          [{ ttl: 3600 }, /no option `ttl`; use `ttlMs`/],
+          [{ pruneSessionInterval: 60 }, /use `pruneIntervalMs`/],
+          [{ conString: 'postgres://x@y/z' }, /use `connectionString`/],
+          [{ createTableIfMissing: true }, /use `autoMigrate`/],
+          [{ disableTouch: true }, /use `touchAfterMs`/],
+          [{ tableNmae: 'x' }, /no option `tableNmae`\. Its options are .*`tableName`/],
+        ];
+        for (const [options, message] of cases) {
+          expect(() => h().createStore(options)).toThrow(TypeError);
+          expect(() => h().createStore(options)).toThrow(message);
+        }
       });
     });
   });

@@ -1,3 +1,4 @@
+export { ExpressSessionStore, SqlSessionStore } from './express/express-session-store.js';
 export { assertIdentifier, MAX_TABLE_NAME_LENGTH } from './identifiers.js';
 export type {
   BackendName,
@@ -8,21 +9,26 @@ export type {
   SessionColumnTypes,
 } from './session-backend.js';
 export { sessionMigrations, type TableLocation } from './session-migrations.js';
+export { prepareQuery, type QueryParams, type SessionQueries } from './session-queries.js';
+export type {
+  ClearForUserOptions,
+  DumpedSession,
+  DumpOptions,
+  ListForUserOptions,
+  SessionObject,
+  SessionRecord,
+  SessionsById,
+  UserSession,
+} from './session-record.js';
+export { type RecordStoreConfig, SessionRecordStore } from './session-record-store.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './session-store-error.js';
 export {
+  assertKnownOptions,
   defaultGetUserId,
   type GetUserId,
   type ResolvedStoreOptions,
   resolveStoreOptions,
   type SessionStoreOptions,
+  STORE_OPTION_KEYS,
 } from './session-store-options.js';
 export type { Callback } from './settle.js';
-export {
-  type ClearForUserOptions,
-  type DumpedSession,
-  type DumpOptions,
-  type ListForUserOptions,
-  type SessionsById,
-  SqlSessionStore,
-  type UserSession,
-} from './sql-session-store.js';

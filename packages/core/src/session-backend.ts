@@ -1,7 +1,12 @@
 import type { Kysely } from 'kysely';
+import type { TableLocation } from './session-migrations.js';
+import type { SessionQueries } from './session-queries.js';
 
-/** Name of a supported database. */
-export type BackendName = 'sqlite' | 'postgres';
+/**
+ * Name of a database dialect, shown in errors and as `store.backend`: `sqlite` and `postgres`
+ * ship with sessionsql; another dialect package names its own.
+ */
+export type BackendName = 'sqlite' | 'postgres' | (string & {});
 
 /**
  * A query compiled once by the store. `sql` uses the dialect's placeholders; the values are
@@ -26,6 +31,8 @@ export interface ExecuteResult<Row> {
  * SQL column types a dialect uses for the session table.
  */
 export interface SessionColumnTypes {
+  /** The session id (primary key) and the user id: `text` on SQLite and PostgreSQL. */
+  readonly id: string;
   /** Session data as JSON: `jsonb` on PostgreSQL, `text` on SQLite. */
   readonly data: string;
   /**
@@ -61,6 +68,17 @@ export interface SessionBackend {
   readonly db: Kysely<any>;
   /** Column types for the schema. */
   readonly columnTypes: SessionColumnTypes;
+  /**
+   * Whether the database has partial indexes (`create index … where`); with them anonymous
+   * sessions stay out of the user index.
+   */
+  readonly partialIndexes: boolean;
+  /**
+   * The statements whose syntax differs on this database (an upsert without `on conflict`, a
+   * batched delete without `limit` in a subquery, …), compiled once per store with
+   * {@link prepareQuery}; every statement left out is the portable one core compiles.
+   */
+  statements?(db: Kysely<any>, where: TableLocation): Partial<SessionQueries>;
   /** Converts milliseconds since the epoch to the value bound for a time column. */
   encodeTime(ms: number): unknown;
   /** Runs a compiled statement with its values in placeholder order. */

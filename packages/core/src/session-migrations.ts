@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import type { SessionColumnTypes } from './session-backend.js';
+import type { SessionBackend } from './session-backend.js';
 
 /** Where the session table lives. */
 export interface TableLocation {
@@ -12,8 +12,12 @@ export interface TableLocation {
  * The schema history of the session table, oldest first. Every step is idempotent
  * (`if not exists`) so that a table created by hand or by an interrupted run is adopted.
  */
-export function sessionMigrations(where: TableLocation, types: SessionColumnTypes): Record<string, Migration> {
+export function sessionMigrations(
+  where: TableLocation,
+  backend: Pick<SessionBackend, 'columnTypes' | 'partialIndexes'>,
+): Record<string, Migration> {
   const { schema, table } = where;
+  const types = backend.columnTypes;
   const builder = (db: Kysely<any>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
   return {
     '0001_create_sessions': {
@@ -22,29 +26,31 @@ export function sessionMigrations(where: TableLocation, types: SessionColumnType
         await builder(db)
           .createTable(table)
           .ifNotExists()
-          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('id', sql.raw(types.id), (c) => c.primaryKey())
           .addColumn('data', sql.raw(types.data), (c) => c.notNull())
           .addColumn('expires_at', sql.raw(types.time), (c) => c.notNull())
-          .addColumn('user_id', 'text')
+          .addColumn('user_id', sql.raw(types.id))
           .addColumn('created_at', sql.raw(types.time), (c) => c.notNull())
           .addColumn('updated_at', sql.raw(types.time), (c) => c.notNull())
           .execute();
         await builder(db).createIndex(`${table}_expires_at_idx`).ifNotExists().on(table).column('expires_at').execute();
-        // Partial: anonymous sessions, usually the majority, stay out of the user index.
-        await builder(db)
+        const userIndex = builder(db)
           .createIndex(`${table}_user_id_idx`)
           .ifNotExists()
           .on(table)
-          .columns(['user_id', 'expires_at'])
-          .where(sql.ref('user_id'), 'is not', null)
-          .execute();
+          .columns(['user_id', 'expires_at']);
+        // Partial where possible: anonymous sessions, usually the majority, stay out of it.
+        await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
       },
     },
   };
 }
 
 /** A kysely `MigrationProvider` over {@link sessionMigrations}. */
-export function sessionMigrationProvider(where: TableLocation, types: SessionColumnTypes): MigrationProvider {
-  const migrations = sessionMigrations(where, types);
+export function sessionMigrationProvider(
+  where: TableLocation,
+  backend: Pick<SessionBackend, 'columnTypes' | 'partialIndexes'>,
+): MigrationProvider {
+  const migrations = sessionMigrations(where, backend);
   return { getMigrations: async () => migrations };
 }

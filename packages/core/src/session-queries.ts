@@ -1,8 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { PreparedQuery } from './session-backend.js';
+import type { PreparedQuery, SessionBackend } from './session-backend.js';
 import type { TableLocation } from './session-migrations.js';
 
-/** Every statement the store runs, compiled once per store. */
+/**
+ * Every statement the store runs, compiled once per store. Each comment gives the values in
+ * placeholder order, then what the statement does; a dialect that overrides one (see
+ * `SessionBackend.statements`) keeps that order and meaning.
+ */
 export interface SessionQueries {
   /** (id, now) → rows `{ data }` of the live session. */
   readonly get: PreparedQuery;
@@ -39,14 +43,20 @@ export interface SessionQueries {
  * checked against the order the store passes values in, so a reordering by kysely fails at
  * construction instead of binding values to the wrong placeholders.
  */
-type Params<N extends string> = { readonly [K in N]: any };
+export type QueryParams<N extends string> = { readonly [K in N]: any };
 
-function prepare<const N extends string>(
+/**
+ * Compiles one statement built with kysely: `names` are its values in the order the store
+ * binds them, and `build` receives a stand-in for each. Throws when kysely placed them in
+ * another order.
+ * @example prepareQuery(['id'], (p) => db.deleteFrom('sessions').where('id', '=', p.id), false)
+ */
+export function prepareQuery<const N extends string>(
   names: readonly N[],
-  build: (p: Params<N>) => { compile(): { sql: string; parameters: readonly unknown[] } },
+  build: (p: QueryParams<N>) => { compile(): { sql: string; parameters: readonly unknown[] } },
   returnsRows: boolean,
 ): PreparedQuery {
-  const markers = Object.fromEntries(names.map((n) => [n, `\u0000sessionsql:${n}`])) as Params<N>;
+  const markers = Object.fromEntries(names.map((n) => [n, `\u0000sessionsql:${n}`])) as QueryParams<N>;
   const compiled = build(markers).compile();
   const expected = (compiled.parameters as unknown[]).map((p) => String(p).replace('\u0000sessionsql:', ''));
   const order = expected.join(',');
@@ -56,11 +66,20 @@ function prepare<const N extends string>(
   return Object.freeze({ sql: compiled.sql, returnsRows });
 }
 
-/** Compiles the store's statements for one dialect and table. */
-export function compileSessionQueries(kysely: Kysely<any>, where: TableLocation): SessionQueries {
+/**
+ * Compiles the store's statements for one table: the backend's own where it has them, the
+ * portable ones below for the rest.
+ */
+export function compileSessionQueries(backend: SessionBackend, where: TableLocation): SessionQueries {
+  return Object.freeze({ ...portableQueries(backend.db, where), ...backend.statements?.(backend.db, where) });
+}
+
+/** The statements in SQL that SQLite and PostgreSQL (and most databases) share. */
+function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQueries {
   const db = where.schema === undefined ? kysely : kysely.withSchema(where.schema);
   const t = where.table;
-  return Object.freeze({
+  const prepare = prepareQuery;
+  return {
     get: prepare(
       ['id', 'now'],
       (p) => db.selectFrom(t).select('data').where('id', '=', p.id).where('expires_at', '>', p.now),
@@ -185,5 +204,5 @@ export function compileSessionQueries(kysely: Kysely<any>, where: TableLocation)
           .limit(p.limit),
       true,
     ),
-  });
+  };
 }

@@ -1,12 +1,15 @@
-import type { SessionData } from 'express-session';
 import { assertIdentifier, MAX_TABLE_NAME_LENGTH } from './identifiers.js';
+import type { SessionObject } from './session-record.js';
 import type { SessionStoreError } from './session-store-error.js';
 
 /**
  * The user a session belongs to, or undefined/null for an anonymous session. Numbers are
- * stored as their decimal string.
+ * stored as their decimal string. (Written as a method so that a function typed for a
+ * framework's own session type, such as express-session's `SessionData`, fits.)
  */
-export type GetUserId = (session: SessionData) => string | number | null | undefined;
+export type GetUserId = {
+  getUserId(session: SessionObject): string | number | null | undefined;
+}['getUserId'];
 
 /** Whether `value` can identify a user: a non-empty string or a finite number. */
 export function isUserIdValue(value: unknown): value is string | number {
@@ -17,7 +20,7 @@ export function isUserIdValue(value: unknown): value is string | number {
  * The default {@link SessionStoreOptions.getUserId}: the first non-empty string or finite
  * number among `session.userId`, `session.user.id` and `session.passport.user`.
  */
-export function defaultGetUserId(session: SessionData): string | undefined {
+export function defaultGetUserId(session: SessionObject): string | undefined {
   const s = session as unknown as {
     userId?: unknown;
     user?: { id?: unknown } | null;
@@ -79,16 +82,17 @@ export interface SessionStoreOptions {
    */
   getUserId?: GetUserId;
   /**
-   * Seconds during which `touch` does not write a session it has just read. express-session
-   * touches every unmodified session on every request, so without it each read of a page is
-   * also a write; with it a session that is only read is written at most once per
-   * `touchAfter` seconds per process, and never expires more than `touchAfter` seconds
-   * before its cookie says. Costs no extra query: the expiry comes back with `get`. `0`
-   * writes every touch. Keep it well below the cookie's `maxAge`.
+   * Milliseconds during which a session that was just read is not written again unless its
+   * data changed. Frameworks write every request's session back (express-session touches it,
+   * Fastify saves it with `rolling`, koa-session with `renew`), so without it each read of a
+   * page is also a write; with it a session that is only read is written at most once per
+   * `touchAfterMs` per process, and never expires more than `touchAfterMs` before the
+   * framework asked. Costs no extra query: the expiry comes back with the read. `0` writes
+   * every time. Keep it well below the cookie's `maxAge`.
    * @default 0
-   * @example touchAfter: 60 // a reader's session is written at most once a minute
+   * @example touchAfterMs: 60_000 // a reader's session is written at most once a minute
    */
-  touchAfter?: number;
+  touchAfterMs?: number;
   /**
    * The current time in milliseconds since the epoch. Replace it only in tests.
    * @default Date.now
@@ -105,15 +109,14 @@ export interface ResolvedStoreOptions {
   readonly pruneBatchSize: number;
   readonly onError: ((error: SessionStoreError) => void) | undefined;
   readonly getUserId: GetUserId;
-  /** {@link SessionStoreOptions.touchAfter} in milliseconds. */
   readonly touchAfterMs: number;
   readonly clock: () => number;
 }
 
 const DAY_MS = 86_400_000;
 const FIFTEEN_MINUTES_MS = 900_000;
-/** A year: a longer touchAfter would let a read session expire long before its cookie. */
-const MAX_TOUCH_AFTER_SECONDS = 31_536_000;
+/** A year: a longer touchAfterMs would let a read session expire long before its cookie. */
+const MAX_TOUCH_AFTER_MS = 31_536_000_000;
 /** setTimeout fires at once for delays above this, so it bounds every interval option. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -145,15 +148,73 @@ function optionalFunction<F>(option: string, value: unknown): F | undefined {
   return value as F;
 }
 
+/** The keys of {@link SessionStoreOptions}. */
+export const STORE_OPTION_KEYS: readonly string[] = Object.freeze([
+  'tableName',
+  'ttlMs',
+  'autoMigrate',
+  'pruneIntervalMs',
+  'pruneBatchSize',
+  'onError',
+  'getUserId',
+  'touchAfterMs',
+  'clock',
+]);
+
+/**
+ * Option names of the stores people switch from (connect-pg-simple, connect-session-knex,
+ * better-sqlite3-session-store, connect-redis) and of earlier sessionsql versions, with what
+ * to write instead.
+ */
+const RENAMED_OPTIONS: { readonly [key: string]: string } = {
+  ttl: '`ttlMs` (milliseconds; the peers take seconds)',
+  touchAfter: '`touchAfterMs` (milliseconds: `touchAfter: 60` is `touchAfterMs: 60_000`)',
+  disableTouch: '`touchAfterMs` (a session that is only read is then written at most once per that many milliseconds)',
+  pruneSessionInterval: '`pruneIntervalMs` (milliseconds, or false)',
+  clearInterval: '`pruneIntervalMs` (milliseconds, or false)',
+  expired: '`pruneIntervalMs` (milliseconds, or false)',
+  createTableIfMissing: '`autoMigrate` (true by default)',
+  createTable: '`autoMigrate` (true by default)',
+  tablename: '`tableName`',
+  schema: '`schemaName`',
+  table: '`tableName`',
+  conString: '`connectionString`',
+  conObject: '`poolConfig` (with `connectionString`) or `pool`',
+  client: '`database` (SQLite) or `pool` (PostgreSQL)',
+  knex: '`database` (SQLite) or `pool` (PostgreSQL)',
+  errorLog: '`onError`',
+  sidfieldname: 'nothing: the id column is always `id`',
+};
+
+/**
+ * Throws a `TypeError` for any key of `options` not in `known`, naming the right key for
+ * people coming from other stores. Catches typos and options that would be silently ignored.
+ */
+export function assertKnownOptions(options: object, known: readonly string[], owner: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const hint = RENAMED_OPTIONS[key];
+    throw new TypeError(
+      `sessionsql: ${owner} has no option \`${key}\`${hint === undefined ? '' : `; use ${hint}`}. Its options are ${known.map((k) => `\`${k}\``).join(', ')}.`,
+    );
+  }
+}
+
 /**
  * Checks and copies the options shared by every store; throws a `TypeError` naming the option
- * and the fix for any bad value.
+ * and the fix for any bad value. `ownKeys` are the options of the store class being built
+ * (`database`, `connectionString`, …), checked by that class; any other key is refused.
  */
-export function resolveStoreOptions(options: SessionStoreOptions | undefined): ResolvedStoreOptions {
+export function resolveStoreOptions(
+  options: SessionStoreOptions | undefined,
+  ownKeys: readonly string[] = [],
+  owner = 'the session store',
+): ResolvedStoreOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError('sessionsql: options must be an object.');
   }
   const o = options ?? {};
+  assertKnownOptions(o, [...STORE_OPTION_KEYS, ...ownKeys], owner);
   const autoMigrate = o.autoMigrate ?? true;
   if (typeof autoMigrate !== 'boolean') {
     throw new TypeError('sessionsql: option `autoMigrate` must be true or false.');
@@ -170,7 +231,7 @@ export function resolveStoreOptions(options: SessionStoreOptions | undefined): R
     pruneBatchSize: wholeNumber('pruneBatchSize', o.pruneBatchSize, 1000, 1, 1_000_000),
     onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
     getUserId: optionalFunction<GetUserId>('getUserId', o.getUserId) ?? defaultGetUserId,
-    touchAfterMs: wholeNumber('touchAfter', o.touchAfter, 0, 0, MAX_TOUCH_AFTER_SECONDS) * 1000,
+    touchAfterMs: wholeNumber('touchAfterMs', o.touchAfterMs, 0, 0, MAX_TOUCH_AFTER_MS),
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
   });
 }

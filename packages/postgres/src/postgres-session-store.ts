@@ -1,9 +1,12 @@
-import { assertIdentifier, type SessionBackend, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import { assertIdentifier, ExpressSessionStore, type SessionBackend, type SessionStoreOptions } from '@sessionsql/core';
 import pg from 'pg';
 import { createPostgresBackend } from './postgres-backend.js';
 
 /** Options of {@link PostgresSessionStore}. Give exactly one of `pool` and `connectionString`. */
-export interface PostgresSessionStoreOptions extends SessionStoreOptions {
+export interface PostgresSessionStoreOptions extends SessionStoreOptions, PostgresConnectionOptions {}
+
+/** Where a PostgreSQL store keeps its sessions. Give exactly one of `pool` and `connectionString`. */
+export interface PostgresConnectionOptions {
   /**
    * A `pg.Pool` you created; the store uses it and `close()` leaves it open.
    */
@@ -25,6 +28,14 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
   schemaName?: string;
 }
 
+/** The keys of {@link PostgresConnectionOptions}. */
+export const POSTGRES_OPTION_KEYS: readonly string[] = Object.freeze([
+  'pool',
+  'connectionString',
+  'poolConfig',
+  'schemaName',
+]);
+
 /**
  * express-session store on PostgreSQL through pg.
  *
@@ -39,14 +50,17 @@ export interface PostgresSessionStoreOptions extends SessionStoreOptions {
  * }))
  * ```
  */
-export class PostgresSessionStore extends SqlSessionStore {
+export class PostgresSessionStore extends ExpressSessionStore {
   constructor(options: PostgresSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         'sessionsql: new PostgresSessionStore() needs options, for example { connectionString: "postgres://user@host/db" }.',
       );
     }
-    super(() => openPostgresBackend(options), options);
+    super(() => openPostgresBackend(options), options, {
+      ownKeys: POSTGRES_OPTION_KEYS,
+      owner: 'PostgresSessionStore',
+    });
   }
 }
 
@@ -54,7 +68,7 @@ export class PostgresSessionStore extends SqlSessionStore {
  * Checks the PostgreSQL options and builds the backend, creating a pool from
  * `connectionString` when no `pool` is given. Throws a `TypeError` for bad options.
  */
-export function openPostgresBackend(options: PostgresSessionStoreOptions): SessionBackend {
+export function openPostgresBackend(options: PostgresConnectionOptions): SessionBackend {
   const schema = assertIdentifier('schemaName', options.schemaName ?? 'public', 63);
   const { pool, connectionString } = options;
   if ((pool === undefined) === (connectionString === undefined)) {

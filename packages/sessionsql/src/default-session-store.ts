@@ -1,89 +1,19 @@
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type SessionBackend, type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
-import type * as PostgresModule from '@sessionsql/postgres';
-import type { PostgresSessionStoreOptions } from '@sessionsql/postgres';
-import type * as SqliteModule from '@sessionsql/sqlite';
-import { parseSessionDbUrl, type SessionDbTarget } from './session-db-url.js';
-
-/**
- * How the app is deployed. `standalone`: one process on one machine, SQLite is fine.
- * `cluster`: several instances share the sessions, which needs PostgreSQL.
- */
-export type Deployment = 'standalone' | 'cluster';
+import { ExpressSessionStore } from '@sessionsql/core';
+import {
+  type Deployment,
+  SESSION_DB_OPTION_KEYS,
+  type SessionDbOptions,
+  type SessionEnv,
+  sessionDbBackend,
+  sessionDbFromEnv,
+} from './session-db-options.js';
 
 /** Options of {@link DefaultSessionStore}. */
-export interface DefaultSessionStoreOptions extends SessionStoreOptions {
-  /** The session database; see {@link DefaultSessionStore.fromUrl} for the forms. */
-  url: string;
-  /**
-   * `cluster` refuses a SQLite URL at construction.
-   * @default 'standalone'
-   */
-  deployment?: Deployment;
-  /** Extra `pg.Pool` settings when the URL is PostgreSQL (ssl, max, timeouts). */
-  poolConfig?: PostgresSessionStoreOptions['poolConfig'];
-  /** Schema for PostgreSQL; the URL's `schema` parameter wins. @default 'public' */
-  schemaName?: string;
-}
-
-/** The environment variables {@link DefaultSessionStore.fromEnv} reads. */
-export interface SessionEnv {
-  SESSION_DB_URL?: string | undefined;
-  SESSION_DEPLOYMENT?: string | undefined;
-  SESSION_DATA_DIR?: string | undefined;
-}
-
-const DEPLOYMENTS: readonly Deployment[] = ['standalone', 'cluster'];
-
-const load = createRequire(import.meta.url);
-
-/** Loads a dialect package only when its backend is chosen, so its driver is only needed then. */
-function loadDialect<M>(pkg: string, driver: string): M {
-  try {
-    return load(pkg) as M;
-  } catch (cause) {
-    const missing =
-      (cause as { code?: unknown }).code === 'MODULE_NOT_FOUND' &&
-      String((cause as Error).message).includes(`'${driver}'`);
-    if (!missing) throw cause;
-    throw new Error(
-      `sessionsql: the session database URL needs the "${driver}" driver; install it with \`npm install ${driver}\`.`,
-      {
-        cause,
-      },
-    );
-  }
-}
-
-function parseDeployment(value: unknown, source: string): Deployment {
-  if (value === undefined || value === '') return 'standalone';
-  const normalized = typeof value === 'string' ? value.trim().toLowerCase() : value;
-  if (!DEPLOYMENTS.includes(normalized as Deployment)) {
-    throw new TypeError(`sessionsql: ${source} must be "standalone" or "cluster" (got ${JSON.stringify(value)}).`);
-  }
-  return normalized as Deployment;
-}
-
-function openBackend(target: SessionDbTarget, options: DefaultSessionStoreOptions): SessionBackend {
-  if (target.backend === 'sqlite') {
-    return loadDialect<typeof SqliteModule>('@sessionsql/sqlite', 'better-sqlite3').createSqliteBackend(
-      target.database,
-    );
-  }
-  const postgres = loadDialect<typeof PostgresModule>('@sessionsql/postgres', 'pg');
-  return postgres.openPostgresBackend({
-    connectionString: target.connectionString,
-    schemaName: target.schemaName ?? options.schemaName,
-    ...(options.poolConfig === undefined ? {} : { poolConfig: options.poolConfig }),
-  });
-}
+export interface DefaultSessionStoreOptions extends SessionDbOptions {}
 
 /**
- * A session store whose database is chosen at runtime by one URL: SQLite for a single
- * machine, PostgreSQL for a cluster. Everything else (express-session API, per-user
+ * The express-session store whose database is chosen at runtime by one URL: SQLite for a
+ * single machine, PostgreSQL for a cluster. Everything else (express-session API, per-user
  * operations, pruning) is the same on both.
  *
  * @example
@@ -93,7 +23,7 @@ function openBackend(target: SessionDbTarget, options: DefaultSessionStoreOption
  * app.use(session({ store, secret, resave: false, saveUninitialized: false }));
  * ```
  */
-export class DefaultSessionStore extends SqlSessionStore {
+export class DefaultSessionStore extends ExpressSessionStore {
   /** How the store was told the app is deployed. */
   readonly deployment: Deployment;
 
@@ -101,14 +31,8 @@ export class DefaultSessionStore extends SqlSessionStore {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('sessionsql: new DefaultSessionStore() needs options with a `url`.');
     }
-    const deployment = parseDeployment(options.deployment, 'option `deployment`');
-    const target = parseSessionDbUrl(options.url);
-    if (deployment === 'cluster' && target.backend === 'sqlite') {
-      throw new TypeError(
-        `sessionsql: deployment "cluster" (SESSION_DEPLOYMENT=cluster) needs PostgreSQL, but the session database is the SQLite file ${JSON.stringify(target.database)}: several app instances cannot share one SQLite file. Set SESSION_DB_URL=postgres://user:password@host:5432/database, or SESSION_DEPLOYMENT=standalone for a single instance.`,
-      );
-    }
-    super(() => openBackend(target, options), options);
+    const { deployment, open } = sessionDbBackend(options);
+    super(open, options, { ownKeys: SESSION_DB_OPTION_KEYS, owner: 'DefaultSessionStore' });
     this.deployment = deployment;
   }
 
@@ -138,19 +62,6 @@ export class DefaultSessionStore extends SqlSessionStore {
     env: SessionEnv = process.env,
     options?: Omit<DefaultSessionStoreOptions, 'url' | 'deployment'>,
   ): DefaultSessionStore {
-    const deployment = parseDeployment(env.SESSION_DEPLOYMENT, 'SESSION_DEPLOYMENT');
-    let url = env.SESSION_DB_URL?.trim();
-    if (!url) {
-      const dir = resolve(env.SESSION_DATA_DIR?.trim() || '.');
-      const file = join(dir, 'sessions.sqlite');
-      if (deployment === 'cluster') {
-        throw new TypeError(
-          `sessionsql: SESSION_DEPLOYMENT=cluster needs PostgreSQL, but SESSION_DB_URL is not set, so sessions would go to the SQLite file ${JSON.stringify(file)}: several app instances cannot share one SQLite file. Set SESSION_DB_URL=postgres://user:password@host:5432/database, or SESSION_DEPLOYMENT=standalone for a single instance.`,
-        );
-      }
-      mkdirSync(dir, { recursive: true });
-      url = pathToFileURL(file).href;
-    }
-    return new DefaultSessionStore({ ...options, url, deployment });
+    return new DefaultSessionStore({ ...options, ...sessionDbFromEnv(env) });
   }
 }

@@ -2,16 +2,23 @@ export {
   type ClearForUserOptions,
   type DumpedSession,
   type DumpOptions,
+  ExpressSessionStore,
   type ListForUserOptions,
+  type SessionObject,
+  type SessionRecord,
+  SessionRecordStore,
   SessionStoreError,
   type SessionStoreErrorCode,
   type SessionStoreOptions,
+  SqlSessionStore,
   type UserSession,
 } from '@sessionsql/core';
+export { DefaultSessionStore, type DefaultSessionStoreOptions } from './default-session-store.js';
+export { openRecordStore, openRecordStoreFromEnv } from './open-record-store.js';
 export {
-  DefaultSessionStore,
-  type DefaultSessionStoreOptions,
   type Deployment,
+  SESSION_DB_OPTION_KEYS,
+  type SessionDbOptions,
   type SessionEnv,
-} from './default-session-store.js';
+} from './session-db-options.js';
 export { ACCEPTED_URL_FORMS, parseSessionDbUrl, redactUrl, type SessionDbTarget } from './session-db-url.js';

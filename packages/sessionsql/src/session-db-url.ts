@@ -82,52 +82,68 @@ export function parseSessionDbUrl(url: string): SessionDbTarget {
   if (scheme === undefined) throw invalid('it has no scheme');
   const rest = trimmed.slice(scheme.length + 1);
 
-  if (scheme === 'sqlite') {
-    if (rest === ':memory:') return { backend: 'sqlite', database: ':memory:' };
-    return { backend: 'sqlite', database: sqlitePath(rest, 'sqlite:') };
+  const parse = URL_SCHEMES[scheme];
+  if (parse === undefined || !Object.hasOwn(URL_SCHEMES, scheme)) {
+    throw invalid(`the scheme "${scheme}:" is not supported`);
   }
-  if (scheme === 'file') {
-    if (!rest.startsWith('//')) return { backend: 'sqlite', database: sqlitePath(rest, 'file:') };
-    let parsed: URL;
-    try {
-      parsed = new URL(trimmed);
-    } catch {
-      throw invalid('the file: URL cannot be parsed');
-    }
-    if (parsed.search !== '' || parsed.hash !== '') throw invalid('file: URLs take no query parameters or fragments');
-    try {
-      return { backend: 'sqlite', database: fileURLToPath(parsed) };
-    } catch (cause) {
-      throw invalid(`the file: URL is not a local file path (${(cause as Error).message})`);
-    }
+  return parse(trimmed, scheme, rest);
+}
+
+function sqliteUrl(_url: string, _scheme: string, rest: string): SessionDbTarget {
+  if (rest === ':memory:') return { backend: 'sqlite', database: ':memory:' };
+  return { backend: 'sqlite', database: sqlitePath(rest, 'sqlite:') };
+}
+
+function fileUrl(url: string, _scheme: string, rest: string): SessionDbTarget {
+  if (!rest.startsWith('//')) return { backend: 'sqlite', database: sqlitePath(rest, 'file:') };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid('the file: URL cannot be parsed');
   }
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    let parsed: URL;
-    try {
-      parsed = new URL(trimmed);
-    } catch {
-      // Never echo it: the unparsable string may hold a password.
+  if (parsed.search !== '' || parsed.hash !== '') throw invalid('file: URLs take no query parameters or fragments');
+  try {
+    return { backend: 'sqlite', database: fileURLToPath(parsed) };
+  } catch (cause) {
+    throw invalid(`the file: URL is not a local file path (${(cause as Error).message})`);
+  }
+}
+
+function postgresUrl(url: string, scheme: string): SessionDbTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Never echo it: the unparsable string may hold a password.
+    throw invalid(`the ${scheme}: URL cannot be parsed (check that special characters in the password are %-encoded)`);
+  }
+  if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
+    throw invalid(`the ${scheme}: URL has no host (${redactUrl(url)})`);
+  }
+  let schemaName: string | undefined;
+  for (const [key, value] of [...parsed.searchParams]) {
+    if (key === 'schema') {
+      schemaName = value;
+      parsed.searchParams.delete('schema');
+    } else if (key === 'sslmode' && !SSL_MODES.has(value)) {
+      throw invalid(`sslmode=${value} is not one of ${[...SSL_MODES].join(', ')}`);
+    } else if (!POSTGRES_PARAMETERS.has(key)) {
       throw invalid(
-        `the ${scheme}: URL cannot be parsed (check that special characters in the password are %-encoded)`,
+        `the query parameter "${key}" is not supported; use schema, ${[...POSTGRES_PARAMETERS].join(', ')}`,
       );
     }
-    if (parsed.hostname === '' && !parsed.searchParams.has('host')) {
-      throw invalid(`the ${scheme}: URL has no host (${redactUrl(trimmed)})`);
-    }
-    let schemaName: string | undefined;
-    for (const [key, value] of [...parsed.searchParams]) {
-      if (key === 'schema') {
-        schemaName = value;
-        parsed.searchParams.delete('schema');
-      } else if (key === 'sslmode' && !SSL_MODES.has(value)) {
-        throw invalid(`sslmode=${value} is not one of ${[...SSL_MODES].join(', ')}`);
-      } else if (!POSTGRES_PARAMETERS.has(key)) {
-        throw invalid(
-          `the query parameter "${key}" is not supported; use schema, ${[...POSTGRES_PARAMETERS].join(', ')}`,
-        );
-      }
-    }
-    return { backend: 'postgres', connectionString: parsed.toString(), schemaName };
   }
-  throw invalid(`the scheme "${scheme}:" is not supported`);
+  return { backend: 'postgres', connectionString: parsed.toString(), schemaName };
 }
+
+/**
+ * URL scheme → parser: the one table to extend when a dialect adds a URL form. Each parser
+ * gets the trimmed URL, its lower-case scheme and what follows the colon.
+ */
+const URL_SCHEMES: { readonly [scheme: string]: (url: string, scheme: string, rest: string) => SessionDbTarget } = {
+  sqlite: sqliteUrl,
+  file: fileUrl,
+  postgres: postgresUrl,
+  postgresql: postgresUrl,
+};

@@ -140,7 +140,8 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     location: db.memory ? ':memory:' : db.name,
     schema: undefined,
     db: kysely,
-    columnTypes: { data: 'text', time: 'integer' },
+    columnTypes: { id: 'text', data: 'text', time: 'integer' },
+    partialIndexes: true,
     encodeTime: (ms) => ms,
 
     async execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {

@@ -1,4 +1,4 @@
-import { type SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
+import { ExpressSessionStore, type SessionStoreOptions } from '@sessionsql/core';
 import { createSqliteBackend, type SqliteDatabase } from './sqlite-backend.js';
 
 /** Options of {@link SqliteSessionStore}. */
@@ -26,13 +26,16 @@ export interface SqliteSessionStoreOptions extends SessionStoreOptions {
  * }))
  * ```
  */
-export class SqliteSessionStore extends SqlSessionStore {
+export class SqliteSessionStore extends ExpressSessionStore {
   constructor(options: SqliteSessionStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         'sessionsql: new SqliteSessionStore() needs options, for example { database: "sessions.sqlite" }.',
       );
     }
-    super(() => createSqliteBackend(options.database), options);
+    super(() => createSqliteBackend(options.database), options, {
+      ownKeys: ['database'],
+      owner: 'SqliteSessionStore',
+    });
   }
 }
