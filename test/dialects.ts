@@ -1,13 +1,14 @@
 /**
  * One harness per dialect: each test gets its own table (and, on PostgreSQL, each file its own
- * schema) so that files and tests never see each other's rows.
+ * schema) so that files and tests never see each other's rows. Dialects are rows of
+ * {@link HARNESSES}; a new dialect adds one row there (and its name in dialects-env.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionStoreOptions, SqlSessionStore } from '@sessionsql/core';
-import { PostgresSessionStore } from '@sessionsql/postgres';
-import { SqliteSessionStore } from '@sessionsql/sqlite';
+import type { ExpressSessionStore, SessionBackend, SessionStoreOptions } from '@sessionsql/core';
+import { createPostgresBackend, PostgresSessionStore } from '@sessionsql/postgres';
+import { createSqliteBackend, SqliteSessionStore } from '@sessionsql/sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
@@ -20,121 +21,164 @@ export interface StoreHarness {
   /** Name of this test's table, and the same qualified for raw SQL. */
   readonly table: string;
   readonly qualifiedTable: string;
-  /** Creates a store on this test's table; every store is closed after the test. */
-  createStore(options?: SessionStoreOptions & Record<string, unknown>): SqlSessionStore;
+  /** Creates an express-session store on this test's table; every store is closed after the test. */
+  createStore(options?: SessionStoreOptions & Record<string, unknown>): ExpressSessionStore;
+  /**
+   * Opens a backend on this test's database (pass `tableName: h().table` to the store built
+   * on it); closed after the test.
+   */
+  createBackend(): SessionBackend;
   /** Runs raw SQL for setup and checks (`?` placeholders are turned into `$n` on PostgreSQL). */
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /** Inserts `count` rows directly, ids `${prefix}${i}`, all with the same expiry. */
   insertRows(count: number, expiresAt: number, prefix?: string, userId?: string | null): Promise<void>;
 }
 
+/** What a dialect's row builds for one test. */
+interface TestDatabase {
+  readonly qualifiedTable: string;
+  createStore(options: SessionStoreOptions & Record<string, unknown>): ExpressSessionStore;
+  createBackend(): SessionBackend;
+  query<Row>(text: string, params: unknown[]): Promise<Row[]>;
+  insertRows(count: number, expiresAt: number, prefix: string, userId: string | null): Promise<void>;
+  close(): Promise<void> | void;
+}
+
+/** One dialect's test setup: `file` runs once per test file, `test` once per test. */
+interface DialectHarness<FileState> {
+  file(): Promise<FileState>;
+  test(state: FileState, table: string): TestDatabase;
+  closeFile(state: FileState): Promise<void> | void;
+}
+
 let counter = 0;
 const uniq = () => `${process.pid}_${Date.now().toString(36)}_${counter++}`;
 
-/** Registers the hooks of `dialect` in the current `describe` and returns the live harness. */
-export function useStoreHarness(dialect: DialectName): () => StoreHarness {
-  let current: StoreHarness | undefined;
-  let stores: SqlSessionStore[] = [];
-  let cleanup: (() => Promise<void> | void)[] = [];
-  let fileDir = '';
-  let schema = '';
-  let admin: pg.Pool | undefined;
+function sqliteHarness(onFile: boolean): DialectHarness<string> {
+  return {
+    file: async () => (onFile ? mkdtempSync(join(tmpdir(), 'sessionsql-test-')) : ''),
+    closeFile: (dir) => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+    test(dir, table) {
+      const db = onFile ? new Database(join(dir, `${table}.sqlite`)) : new Database(':memory:');
+      const database = onFile ? db.name : db;
+      return {
+        qualifiedTable: `"${table}"`,
+        createStore: (options) =>
+          new SqliteSessionStore({ database, tableName: table, pruneIntervalMs: false, ...options }),
+        createBackend: () => createSqliteBackend(database),
+        query: async <Row>(text: string, params: unknown[]) => {
+          const statement = db.prepare(text);
+          if (statement.reader) return statement.all(...params) as Row[];
+          statement.run(...params);
+          return [];
+        },
+        async insertRows(count, expiresAt, prefix, userId) {
+          db.prepare(
+            `with recursive c(i) as (select 1 union all select i + 1 from c where i < ?)
+             insert into "${table}" (id, data, expires_at, user_id, created_at, updated_at)
+             select ? || i, '{"cookie":{}}', ?, ?, ?, ? from c`,
+          ).run(count, prefix, expiresAt, userId, Date.now(), Date.now());
+        },
+        close: () => {
+          db.close();
+        },
+      };
+    },
+  };
+}
 
-  beforeAll(async () => {
-    if (dialect === 'sqlite-file') fileDir = mkdtempSync(join(tmpdir(), 'sessionsql-test-'));
-    if (dialect === 'postgres') {
-      const url = inject('postgresUrl');
-      if (!url) throw new Error('No PostgreSQL URL was provided by the global setup.');
-      schema = `test_${uniq()}`;
-      admin = new pg.Pool({ connectionString: url, max: 4 });
-      admin.on('error', () => undefined);
-    }
-  });
-
-  afterAll(async () => {
-    if (fileDir) rmSync(fileDir, { recursive: true, force: true });
-    if (admin) {
-      await admin.query(`drop schema if exists "${schema}" cascade`);
-      await admin.end();
-    }
-  });
-
-  beforeEach(() => {
-    const table = `sessions_${counter++}`;
-    stores = [];
-    cleanup = [];
-    const track = <S extends SqlSessionStore>(store: S): S => {
-      stores.push(store);
-      return store;
-    };
-    if (dialect === 'postgres') {
-      const pool = admin!;
-      const url = inject('postgresUrl');
-      const query = async <Row>(text: string, params: unknown[] = []) => {
+const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.Pool }> = {
+  async file() {
+    const url = inject('postgresUrl');
+    if (!url) throw new Error('No PostgreSQL URL was provided by the global setup.');
+    const admin = new pg.Pool({ connectionString: url, max: 4 });
+    admin.on('error', () => undefined);
+    return { url, schema: `test_${uniq()}`, admin };
+  },
+  async closeFile({ schema, admin }) {
+    await admin.query(`drop schema if exists "${schema}" cascade`);
+    await admin.end();
+  },
+  test({ url, schema, admin }, table) {
+    const qualifiedTable = `"${schema}"."${table}"`;
+    return {
+      qualifiedTable,
+      createStore: (options) =>
+        new PostgresSessionStore({
+          connectionString: url,
+          schemaName: schema,
+          tableName: table,
+          pruneIntervalMs: false,
+          ...options,
+        }),
+      createBackend: () =>
+        createPostgresBackend({ pool: new pg.Pool({ connectionString: url, max: 10 }), ownsPool: true, schema }),
+      query: async <Row>(text: string, params: unknown[]) => {
         let n = 0;
         return (
-          await pool.query(
+          await admin.query(
             text.replace(/\?/g, () => `$${++n}`),
             params,
           )
         ).rows as Row[];
-      };
-      const qualifiedTable = `"${schema}"."${table}"`;
-      current = {
-        dialect,
-        table,
-        qualifiedTable,
-        createStore: (options = {}) =>
-          track(
-            new PostgresSessionStore({
-              connectionString: url,
-              schemaName: schema,
-              tableName: table,
-              pruneIntervalMs: false,
-              ...options,
-            }),
-          ),
-        query,
-        async insertRows(count, expiresAt, prefix = 'row-', userId = null) {
-          await pool.query(
-            `insert into ${qualifiedTable} (id, data, expires_at, user_id, created_at, updated_at)
-             select $1 || i, '{"cookie":{}}'::jsonb, $2, $3, $4, $4 from generate_series(1, $5::int) i`,
-            [prefix, new Date(expiresAt), userId, new Date(), count],
-          );
-        },
-      };
-      return;
-    }
-    const db = dialect === 'sqlite-memory' ? new Database(':memory:') : new Database(join(fileDir, `${table}.sqlite`));
-    cleanup.push(() => {
-      db.close();
-    });
-    const database = dialect === 'sqlite-memory' ? db : db.name;
+      },
+      async insertRows(count, expiresAt, prefix, userId) {
+        await admin.query(
+          `insert into ${qualifiedTable} (id, data, expires_at, user_id, created_at, updated_at)
+           select $1 || i, '{"cookie":{}}'::jsonb, $2, $3, $4, $4 from generate_series(1, $5::int) i`,
+          [prefix, new Date(expiresAt), userId, new Date(), count],
+        );
+      },
+      close: () => undefined,
+    };
+  },
+};
+
+/** Dialect → harness: the one table to extend when a dialect is added. */
+const HARNESSES: { readonly [D in DialectName]: DialectHarness<any> } = {
+  'sqlite-memory': sqliteHarness(false),
+  'sqlite-file': sqliteHarness(true),
+  postgres: postgresHarness,
+};
+
+/** Registers the hooks of `dialect` in the current `describe` and returns the live harness. */
+export function useStoreHarness(dialect: DialectName): () => StoreHarness {
+  const harness = HARNESSES[dialect];
+  let fileState: unknown;
+  let current: StoreHarness | undefined;
+  let closers: (() => Promise<unknown> | unknown)[] = [];
+
+  beforeAll(async () => {
+    fileState = await harness.file();
+  });
+  afterAll(async () => {
+    await harness.closeFile(fileState);
+  });
+
+  beforeEach(() => {
+    const table = `sessions_${counter++}`;
+    const database = harness.test(fileState, table);
+    closers = [() => database.close()];
+    const track = <T extends { close(): Promise<unknown> | unknown }>(made: T): T => {
+      closers.unshift(() => made.close());
+      return made;
+    };
     current = {
       dialect,
       table,
-      qualifiedTable: `"${table}"`,
-      createStore: (options = {}) =>
-        track(new SqliteSessionStore({ database, tableName: table, pruneIntervalMs: false, ...options })),
-      query: async <Row>(text: string, params: unknown[] = []) => {
-        const statement = db.prepare(text);
-        if (statement.reader) return statement.all(...params) as Row[];
-        statement.run(...params);
-        return [];
-      },
-      async insertRows(count, expiresAt, prefix = 'row-', userId = null) {
-        db.prepare(
-          `with recursive c(i) as (select 1 union all select i + 1 from c where i < ?)
-           insert into "${table}" (id, data, expires_at, user_id, created_at, updated_at)
-           select ? || i, '{"cookie":{}}', ?, ?, ?, ? from c`,
-        ).run(count, prefix, expiresAt, userId, Date.now(), Date.now());
-      },
+      qualifiedTable: database.qualifiedTable,
+      createStore: (options = {}) => track(database.createStore(options)),
+      createBackend: () => track(database.createBackend()),
+      query: (text, params = []) => database.query(text, params),
+      insertRows: (count, expiresAt, prefix = 'row-', userId = null) =>
+        database.insertRows(count, expiresAt, prefix, userId),
     };
   });
 
   afterEach(async () => {
-    await Promise.allSettled(stores.map((s) => s.close()));
-    for (const fn of cleanup.reverse()) await fn();
+    for (const close of closers) await Promise.allSettled([Promise.resolve().then(close)]);
     current = undefined;
   });
 
