@@ -4,9 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { SessionStoreError } from '@sessionsql/core';
+import {
+  ExpressSessionStore,
+  type LockOutcome,
+  type PreparedQuery,
+  type SessionBackend,
+  type SessionStoreError,
+} from '@sessionsql/core';
 import { PostgresSessionStore } from '@sessionsql/postgres';
-import { SqliteSessionStore } from '@sessionsql/sqlite';
+import { createSqliteBackend, SqliteSessionStore } from '@sessionsql/sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -55,6 +61,55 @@ describe.runIf(dialects.includes('sqlite-file'))('sqlite-file: files and handles
     expect(db.open).toBe(true);
     expect(db.prepare('select count(*) as n from sessions').get()).toEqual({ n: 1 });
     db.close();
+  });
+
+  it('serves callback calls through a backend written as a class (methods called on their object)', async () => {
+    const inner = createSqliteBackend(join(dir, 'class-backend.sqlite'));
+    /** A backend whose methods need `this`, as any class-based dialect's would. */
+    class ClassBackend implements SessionBackend {
+      readonly name = inner.name;
+      readonly location = inner.location;
+      readonly schema = inner.schema;
+      readonly db = inner.db;
+      readonly columnTypes = inner.columnTypes;
+      readonly partialIndexes = inner.partialIndexes;
+      readonly #inner = inner;
+      encodeTime(ms: number) {
+        return this.#inner.encodeTime(ms);
+      }
+      execute<Row>(query: PreparedQuery, values: readonly unknown[]) {
+        return this.#inner.execute<Row>(query, values);
+      }
+      executeSync<Row>(query: PreparedQuery, values: readonly unknown[]) {
+        return this.#inner.executeSync!<Row>(query, values);
+      }
+      withLock<T>(name: string, wait: boolean, task: Parameters<SessionBackend['withLock']>[2]) {
+        return this.#inner.withLock(name, wait, task) as Promise<LockOutcome<T>>;
+      }
+      onBackgroundError(report: (error: unknown) => void) {
+        this.#inner.onBackgroundError(report);
+      }
+      isDataRejection(error: unknown) {
+        return this.#inner.isDataRejection(error);
+      }
+      isConnectionError(error: unknown) {
+        return this.#inner.isConnectionError(error);
+      }
+      close() {
+        return this.#inner.close();
+      }
+    }
+    const store = new ExpressSessionStore(new ClassBackend(), { pruneIntervalMs: false });
+    await store.ready();
+    const viaCallback = <T>(call: (cb: (err: unknown, value?: T) => void) => void) =>
+      new Promise<{ err: unknown; value?: T }>((resolve) => call((err, value) => resolve({ err, value })));
+    expect((await viaCallback((cb) => store.set('c', session({ v: 1 }), cb))).err).toBeNull();
+    const got = await viaCallback((cb) => store.get('c', cb));
+    expect(got.err).toBeNull();
+    expect(got.value).toMatchObject({ v: 1 });
+    expect((await viaCallback((cb) => store.destroy('c', cb))).err).toBeNull();
+    expect((await viaCallback((cb) => store.get('c', cb))).value).toBeNull();
+    await store.close();
   });
 
   it('with touchAfter, a read and its touch run one statement; without it, two', async () => {

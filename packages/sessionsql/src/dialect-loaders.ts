@@ -65,7 +65,9 @@ export function openDialectBackend(target: SessionDbTarget, options: DialectOpen
     dialect = load(loader.package);
   } catch (cause) {
     const message = String((cause as Error).message);
-    const missing = (cause as { code?: unknown }).code === 'MODULE_NOT_FOUND';
+    const code = (cause as { code?: unknown }).code;
+    // require() reports a missing CommonJS module as MODULE_NOT_FOUND, one an ES module imports as ERR_MODULE_NOT_FOUND.
+    const missing = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
     if (!missing || !(message.includes(`'${loader.driver}'`) || message.includes(`'${loader.package}'`))) throw cause;
     throw new Error(
       `sessionsql: the session database URL needs the "${loader.driver}" driver; install it with \`npm install ${loader.driver}\`.`,
