@@ -1,4 +1,5 @@
 export { ExpressSessionStore, SqlSessionStore } from './express/express-session-store.js';
+export type { ExpressSessionData } from './express/express-session-types.js';
 export { assertIdentifier, MAX_TABLE_NAME_LENGTH } from './identifiers.js';
 export type {
   BackendName,

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import type { SessionData, Store } from 'express-session';
 import type { BackendName, SessionBackend } from '../session-backend.js';
 import { toMs } from '../session-codec.js';
 import type {
@@ -15,6 +14,7 @@ import { type RecordStoreConfig, SessionRecordStore } from '../session-record-st
 import type { ResolvedStoreOptions, SessionStoreOptions } from '../session-store-options.js';
 import { type Callback, settle } from '../settle.js';
 import { reportError } from '../store-errors.js';
+import type { ExpressSessionData, ExpressStoreBase } from './express-session-types.js';
 
 /**
  * express-session, loaded here rather than imported so that an app on another framework can
@@ -22,7 +22,7 @@ import { reportError } from '../store-errors.js';
  */
 const expressSession = loadExpressSession();
 
-function loadExpressSession(): typeof import('express-session') | undefined {
+function loadExpressSession(): { Store: { prototype: object } } | undefined {
   try {
     return createRequire(import.meta.url)('express-session');
   } catch (cause) {
@@ -60,9 +60,9 @@ export class ExpressSessionStore extends EventEmitter {
   /** The framework-neutral store underneath; share it with other adapters or use it directly. */
   readonly records: SessionRecordStore;
   // What express-session's Store gives every store; inherited from Store.prototype (linked below).
-  declare regenerate: Store['regenerate'];
-  declare load: Store['load'];
-  declare createSession: Store['createSession'];
+  declare regenerate: ExpressStoreBase['regenerate'];
+  declare load: ExpressStoreBase['load'];
+  declare createSession: ExpressStoreBase['createSession'];
 
   /**
    * @param backend the database, usually built by a dialect package; a function is called
@@ -99,18 +99,18 @@ export class ExpressSessionStore extends EventEmitter {
   }
 
   /** Loads a live session; resolves `null` when it is missing or expired. */
-  get(sid: string): Promise<SessionData | null>;
-  get(sid: string, callback: Callback<SessionData | null>): Promise<undefined>;
-  get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
-    if (callback === undefined) return this.records.loadData<SessionData>(sid);
-    this.records.loadData<SessionData>(sid, callback);
+  get(sid: string): Promise<ExpressSessionData | null>;
+  get(sid: string, callback: Callback<ExpressSessionData | null>): Promise<undefined>;
+  get(sid: string, callback?: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null | undefined> {
+    if (callback === undefined) return this.records.loadData<ExpressSessionData>(sid);
+    this.records.loadData<ExpressSessionData>(sid, callback);
     return RESOLVED;
   }
 
   /** Creates or replaces a session (one atomic upsert). */
-  set(sid: string, sess: SessionData): Promise<void>;
-  set(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
-  set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+  set(sid: string, sess: ExpressSessionData): Promise<void>;
+  set(sid: string, sess: ExpressSessionData, callback: Callback<void>): Promise<void>;
+  set(sid: string, sess: ExpressSessionData, callback?: Callback<void>): Promise<void> {
     return this.#write(callback, (cb) => {
       if (typeof sess !== 'object' || sess === null) {
         throw new TypeError(`sessionsql: set() needs the session object as its second argument (got ${String(sess)}).`);
@@ -129,9 +129,9 @@ export class ExpressSessionStore extends EventEmitter {
   }
 
   /** Moves the expiry of a live session from `sess.cookie`; an unknown or expired id is left alone. */
-  touch(sid: string, sess: SessionData): Promise<void>;
-  touch(sid: string, sess: SessionData, callback: Callback<void>): Promise<void>;
-  touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+  touch(sid: string, sess: ExpressSessionData): Promise<void>;
+  touch(sid: string, sess: ExpressSessionData, callback: Callback<void>): Promise<void>;
+  touch(sid: string, sess: ExpressSessionData, callback?: Callback<void>): Promise<void> {
     return this.#write(callback, (cb) => {
       const expiresAt = this.#expiry(sess);
       if (cb === undefined) return this.records.touch(sid, expiresAt);
@@ -140,10 +140,10 @@ export class ExpressSessionStore extends EventEmitter {
   }
 
   /** Every live session, keyed by session id. */
-  all(): Promise<SessionsById<SessionData>>;
-  all(callback: Callback<SessionsById<SessionData>>): Promise<undefined>;
-  all(callback?: Callback<SessionsById<SessionData>>): Promise<SessionsById<SessionData> | undefined> {
-    return settle(this.records.all<SessionData>(), callback);
+  all(): Promise<SessionsById<ExpressSessionData>>;
+  all(callback: Callback<SessionsById<ExpressSessionData>>): Promise<undefined>;
+  all(callback?: Callback<SessionsById<ExpressSessionData>>): Promise<SessionsById<ExpressSessionData> | undefined> {
+    return settle(this.records.all<ExpressSessionData>(), callback);
   }
 
   /** The number of live sessions. */
@@ -202,20 +202,26 @@ export class ExpressSessionStore extends EventEmitter {
    * The user's live sessions, newest first, with their times and data: a "your devices" page.
    * @example const devices = await store.listSessionsForUser(userId, { limit: 20 })
    */
-  listSessionsForUser(userId: string | number, options?: ListForUserOptions): Promise<UserSession<SessionData>[]>;
-  listSessionsForUser(userId: string | number, callback: Callback<UserSession<SessionData>[]>): Promise<undefined>;
   listSessionsForUser(
     userId: string | number,
-    options: ListForUserOptions | undefined,
-    callback: Callback<UserSession<SessionData>[]>,
+    options?: ListForUserOptions,
+  ): Promise<UserSession<ExpressSessionData>[]>;
+  listSessionsForUser(
+    userId: string | number,
+    callback: Callback<UserSession<ExpressSessionData>[]>,
   ): Promise<undefined>;
   listSessionsForUser(
     userId: string | number,
-    a?: ListForUserOptions | Callback<UserSession<SessionData>[]>,
-    b?: Callback<UserSession<SessionData>[]>,
-  ): Promise<UserSession<SessionData>[] | undefined> {
+    options: ListForUserOptions | undefined,
+    callback: Callback<UserSession<ExpressSessionData>[]>,
+  ): Promise<undefined>;
+  listSessionsForUser(
+    userId: string | number,
+    a?: ListForUserOptions | Callback<UserSession<ExpressSessionData>[]>,
+    b?: Callback<UserSession<ExpressSessionData>[]>,
+  ): Promise<UserSession<ExpressSessionData>[] | undefined> {
     const [options, callback] = optionsAndCallback(a, b);
-    return settle(this.records.listSessionsForUser<SessionData>(userId, options), callback);
+    return settle(this.records.listSessionsForUser<ExpressSessionData>(userId, options), callback);
   }
 
   /** Deletes every session, live or expired, and resolves how many it deleted. */
@@ -229,8 +235,8 @@ export class ExpressSessionStore extends EventEmitter {
    * Every live session, read in pages of `pageSize` ordered by id.
    * @example for await (const s of store.dump()) backup.write(JSON.stringify(s) + '\n')
    */
-  dump(options?: DumpOptions): AsyncGenerator<DumpedSession<SessionData>> {
-    return this.records.dump<SessionData>(options);
+  dump(options?: DumpOptions): AsyncGenerator<DumpedSession<ExpressSessionData>> {
+    return this.records.dump<ExpressSessionData>(options);
   }
 
   /** Deletes expired sessions in batches; see {@link SessionRecordStore.deleteExpired}. */
@@ -279,7 +285,7 @@ export class ExpressSessionStore extends EventEmitter {
   }
 
   /** The expiry express-session asked for: `cookie.expires`, else now + `ttlMs`. */
-  #expiry(sess: SessionData | undefined): number {
+  #expiry(sess: ExpressSessionData | undefined): number {
     const expires: unknown = sess?.cookie?.expires;
     if (expires !== undefined && expires !== null && expires !== false) {
       const ms = toMs(expires);
