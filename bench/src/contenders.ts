@@ -64,8 +64,8 @@ export interface Contender {
   readonly label: string;
   readonly database: 'sqlite' | 'postgres' | 'memory';
   readonly role: ContenderRole;
-  /** Opens it on table or file `name`; `options.touchAfter` only applies to sessionsql. */
-  open(env: BenchEnv, name: string, options?: { touchAfter?: number }): Promise<OpenContender>;
+  /** Opens it on table or file `name`; `options.touchAfterMs` only applies to sessionsql. */
+  open(env: BenchEnv, name: string, options?: { touchAfterMs?: number }): Promise<OpenContender>;
 }
 
 /** Pool size of every PostgreSQL contender (sessionsql's default). */
@@ -101,7 +101,7 @@ const sessionsqlSqlite: Contender = {
       database: join(env.dir, `${name}.sqlite`),
       tableName: name,
       pruneIntervalMs: false,
-      ...(options?.touchAfter === undefined ? {} : { touchAfter: options.touchAfter }),
+      ...(options?.touchAfterMs === undefined ? {} : { touchAfterMs: options.touchAfterMs }),
     });
     await store.ready();
     return { store, sessionStore: store, close: () => store.close() };
@@ -120,7 +120,7 @@ const sessionsqlPostgres: Contender = {
       tableName: name,
       poolConfig: { max: POOL_SIZE },
       pruneIntervalMs: false,
-      ...(options?.touchAfter === undefined ? {} : { touchAfter: options.touchAfter }),
+      ...(options?.touchAfterMs === undefined ? {} : { touchAfterMs: options.touchAfterMs }),
     });
     await store.ready();
     return { store, sessionStore: store, close: () => store.close() };

@@ -19,12 +19,12 @@ export interface HttpBenchConfig {
   readonly rounds: number;
 }
 
-/** One row of the end-to-end table: a contender, possibly with `touchAfter`. */
+/** One row of the end-to-end table: a contender, possibly with `touchAfterMs`. */
 export interface HttpVariant {
   readonly key: string;
   readonly label: string;
   readonly contender: Contender;
-  readonly touchAfter: number;
+  readonly touchAfterMs: number;
 }
 
 export interface EndpointResult {
@@ -38,16 +38,21 @@ export type HttpBenchResults = Record<string, { label: string; me: EndpointResul
 const SERVER = fileURLToPath(new URL('./http-server.js', import.meta.url));
 
 export const HTTP_VARIANTS: readonly HttpVariant[] = CONTENDERS.flatMap((contender) => {
-  const plain = { key: contender.id, label: contender.label, contender, touchAfter: 0 };
+  const plain = { key: contender.id, label: contender.label, contender, touchAfterMs: 0 };
   if (contender.role !== 'sessionsql') return [plain];
   return [
     plain,
-    { key: `${contender.id}-touch60`, label: `${contender.label}, touchAfter 60`, contender, touchAfter: 60 },
+    {
+      key: `${contender.id}-touch60`,
+      label: `${contender.label}, touchAfterMs 60000`,
+      contender,
+      touchAfterMs: 60_000,
+    },
   ];
 });
 
 async function startServer(env: BenchEnv, variant: HttpVariant) {
-  const child = spawn(process.execPath, [SERVER, variant.contender.id, String(variant.touchAfter)], {
+  const child = spawn(process.execPath, [SERVER, variant.contender.id, String(variant.touchAfterMs)], {
     env: { ...process.env, BENCH_ENV: JSON.stringify(env) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

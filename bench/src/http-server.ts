@@ -1,7 +1,7 @@
 /**
  * The end-to-end app, one process per contender: express 5 + express-session (resave false,
  * saveUninitialized false) with POST /login and GET /me. Started by http-bench.ts with
- * `node http-server.js <contender id> <touchAfter seconds or 0>` and the BenchEnv as JSON in
+ * `node http-server.js <contender id> <touchAfterMs or 0>` and the BenchEnv as JSON in
  * BENCH_ENV; prints `{"port": n}` once it listens and exits on SIGTERM.
  */
 import type { AddressInfo } from 'node:net';
@@ -10,14 +10,14 @@ import session from 'express-session';
 import { DAY_MS, sampleSession } from './bench-env.js';
 import { contenderById } from './contenders.js';
 
-const [id = '', touchAfterArg = '0'] = process.argv.slice(2);
+const [id = '', touchAfterMsArg = '0'] = process.argv.slice(2);
 const env = JSON.parse(process.env.BENCH_ENV ?? '{}');
-const touchAfter = Number(touchAfterArg);
+const touchAfterMs = Number(touchAfterMsArg);
 const contender = contenderById(id);
 const opened = await contender.open(
   env,
-  `http_${id.replace(/-/g, '_')}${touchAfter ? `_t${touchAfter}` : ''}`,
-  touchAfter ? { touchAfter } : {},
+  `http_${id.replace(/-/g, '_')}${touchAfterMs ? `_t${touchAfterMs}` : ''}`,
+  touchAfterMs ? { touchAfterMs } : {},
 );
 
 // What a sign-in puts in the session besides the cookie: about 1 KB as JSON.

@@ -65,7 +65,7 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     if (pgLazy && pgSimple) {
       const ratio = pgLazy.me.requestsPerSec.median / pgSimple.me.requestsPerSec.median;
       checks.push({
-        target: 'GET /me, PostgreSQL, touchAfter 60: ≥ 1.5× connect-pg-simple req/s',
+        target: 'GET /me, PostgreSQL, touchAfterMs 60000: ≥ 1.5× connect-pg-simple req/s',
         measured: times(ratio),
         met: ratio >= 1.5,
       });
