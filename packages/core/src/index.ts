@@ -33,3 +33,4 @@ export {
   STORE_OPTION_KEYS,
 } from './session-store-options.js';
 export type { Callback } from './settle.js';
+export { reportError } from './store-errors.js';

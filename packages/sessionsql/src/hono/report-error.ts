@@ -1,4 +1,4 @@
-import { type SessionRecordStore, SessionStoreError } from '@sessionsql/core';
+import { reportError, type SessionRecordStore, SessionStoreError } from '@sessionsql/core';
 
 /**
  * Sends an error that no caller can receive (a write `@hono/session` started without waiting
@@ -15,13 +15,5 @@ export function reportStoreError(records: SessionRecordStore, operation: string,
           `sessionsql: ${operation}() from @hono/session failed, nothing was written: ${(error as Error)?.message ?? String(error)}`,
           { cause: error },
         );
-  try {
-    const onError = records.options.onError;
-    if (onError !== undefined) onError(reported);
-    else if (records.listenerCount('error') > 0) records.emit('error', reported);
-    else process.emitWarning(reported.message, { code: `SESSIONSQL_${reported.code}` });
-  } catch (thrown) {
-    // A throwing error handler must not turn a reported problem into a crash.
-    process.emitWarning(`sessionsql: the error handler threw: ${(thrown as Error)?.message ?? String(thrown)}`);
-  }
+  reportError(reported, records.options.onError, records);
 }
