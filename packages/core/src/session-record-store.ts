@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { ExpiredPruner } from './expired-pruner.js';
+import { LoadedSessions } from './loaded-sessions.js';
 import { migrateSessionTable } from './migrate-session-table.js';
-import { OperationPlans, type Plan, runPlanNow } from './operation-plans.js';
+import { OperationPlans, type Plan } from './operation-plans.js';
+import { runPlanNow } from './run-plan-now.js';
 import type { BackendName, ExecuteResult, PreparedQuery, SessionBackend } from './session-backend.js';
 import { decodeSession } from './session-codec.js';
 import type { TableLocation } from './session-migrations.js';
@@ -21,7 +23,6 @@ import { type ResolvedStoreOptions, resolveStoreOptions, type SessionStoreOption
 import { type Callback, settle } from './settle.js';
 import type { StoreContext } from './store-context.js';
 import { reportError, StoreErrors } from './store-errors.js';
-import { TouchThrottle } from './touch-throttle.js';
 import { UserSessions } from './user-sessions.js';
 
 /** How a subclass or adapter builds a record store: the option keys it adds, and its name for errors. */
@@ -64,7 +65,7 @@ export class SessionRecordStore extends EventEmitter {
   readonly #where: TableLocation;
   readonly #queries: SessionQueries;
   readonly #errors: StoreErrors;
-  readonly #throttle: TouchThrottle;
+  readonly #loaded: LoadedSessions;
   readonly #plans: OperationPlans;
   readonly #users: UserSessions;
   readonly #pruner: ExpiredPruner;
@@ -89,12 +90,18 @@ export class SessionRecordStore extends EventEmitter {
     this.#db = db;
     this.backend = db.name;
     this.#where = Object.freeze({ schema: db.schema, table: this.options.tableName });
-    this.#queries = compileSessionQueries(db, this.#where);
+    try {
+      this.#queries = compileSessionQueries(db, this.#where);
+    } catch (error) {
+      // A backend this store opened must not stay open when the store cannot be built.
+      if (typeof backend === 'function') db.close().catch(() => undefined);
+      throw error;
+    }
     this.#errors = new StoreErrors(db, this.options.tableName);
-    this.#throttle = new TouchThrottle(this.options.touchAfterMs);
+    this.#loaded = new LoadedSessions(this.options.touchAfterMs);
     this.#migrated = !this.options.autoMigrate;
     const context = this.#context();
-    this.#plans = new OperationPlans(context, this.#throttle);
+    this.#plans = new OperationPlans(context, this.#loaded);
     this.#users = new UserSessions(context);
     db.onBackgroundError((cause) => context.report(this.#errors.idleConnection(cause)));
     this.#pruner = new ExpiredPruner(context);
@@ -116,7 +123,7 @@ export class SessionRecordStore extends EventEmitter {
   loadData<Data = SessionObject>(id: string): Promise<Data | null>;
   loadData<Data = SessionObject>(id: string, callback: Callback<Data | null>): void;
   loadData(id: string, callback?: Callback<SessionObject | null>): Promise<SessionObject | null | undefined> {
-    return this.#dispatch('get', callback, () => this.#plans.load(id, this.#throttle.enabled, (data) => data));
+    return this.#dispatch('get', callback, () => this.#plans.load(id, this.#loaded.throttled, (data) => data));
   }
 
   /** Creates or replaces a session, with its user from `getUserId` (one atomic upsert). */
@@ -257,9 +264,8 @@ export class SessionRecordStore extends EventEmitter {
    * statement skips the promise path's readiness steps (see {@link runPlanNow}).
    */
   #dispatch<T>(operation: string, callback: Callback<T> | undefined, plan: () => Plan<T>): Promise<T | undefined> {
-    if (callback === undefined || !this.#migrated || this.#closing !== undefined) {
-      return settle(this.#perform(operation, plan), callback);
-    }
+    if (this.#closing !== undefined) return settle(Promise.reject<T>(this.#errors.closed(operation)), callback);
+    if (callback === undefined || !this.#migrated) return settle(this.#perform(operation, plan), callback);
     return runPlanNow(this.#db, this.#errors, operation, plan, callback);
   }
 

@@ -193,7 +193,7 @@ const RENAMED_OPTIONS: { readonly [key: string]: string } = {
 export function assertKnownOptions(options: object, known: readonly string[], owner: string): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const hint = RENAMED_OPTIONS[key];
+    const hint = Object.hasOwn(RENAMED_OPTIONS, key) ? RENAMED_OPTIONS[key] : undefined;
     throw new TypeError(
       `sessionsql: ${owner} has no option \`${key}\`${hint === undefined ? '' : `; use ${hint}`}. Its options are ${known.map((k) => `\`${k}\``).join(', ')}.`,
     );

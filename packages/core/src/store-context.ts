@@ -18,7 +18,7 @@ export interface StoreContext {
   readonly errors: StoreErrors;
   /** Runs a statement once the store is open and ready; failures become `SessionStoreError`s. */
   run<Row>(operation: string, query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>>;
-  /** Resolves once the table is migrated or reachable; throws STORE_CLOSED after `close()`. */
+  /** Resolves once the table is migrated or reachable (at once when it already is). */
   ready(): Promise<void>;
   /** The current time in ms, from the `clock` option. */
   now(): number;

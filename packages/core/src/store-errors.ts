@@ -42,6 +42,7 @@ export class StoreErrors {
     );
   }
 
+  /** The database could not be reached or refused the connection. */
   connection(cause: unknown): SessionStoreError {
     const { name, location } = this.#backend;
     return new SessionStoreError(
@@ -51,6 +52,7 @@ export class StoreErrors {
     );
   }
 
+  /** Creating or upgrading the table failed (or the connection did). */
   migration(cause: unknown): SessionStoreError {
     if (this.#backend.isConnectionError(cause)) return this.connection(cause);
     return new SessionStoreError(
@@ -60,6 +62,7 @@ export class StoreErrors {
     );
   }
 
+  /** A pooled connection failed while idle; no caller is waiting for it. */
   idleConnection(cause: unknown): SessionStoreError {
     const { name, location } = this.#backend;
     return new SessionStoreError(
@@ -69,6 +72,7 @@ export class StoreErrors {
     );
   }
 
+  /** A background prune failed; it runs again at the next interval. */
   prune(cause: unknown): SessionStoreError {
     return new SessionStoreError(
       'PRUNE_FAILED',
@@ -77,6 +81,7 @@ export class StoreErrors {
     );
   }
 
+  /** A stored row could not be decoded; the session is treated as missing. */
   corrupt(cause: unknown): SessionStoreError {
     return new SessionStoreError(
       'CORRUPT_SESSION',
@@ -85,6 +90,7 @@ export class StoreErrors {
     );
   }
 
+  /** `operation` was called after `close()`. */
   closed(operation: string): SessionStoreError {
     return new SessionStoreError(
       'STORE_CLOSED',

@@ -3,12 +3,13 @@ import type { SessionBackend } from '@sessionsql/core';
 import type * as PostgresModule from '@sessionsql/postgres';
 import type { PostgresConnectionOptions } from '@sessionsql/postgres';
 import type * as SqliteModule from '@sessionsql/sqlite';
+import type { PoolSettings } from './session-db-options.js';
 import type { SessionDbTarget } from './session-db-url.js';
 
 /** What a URL-chosen dialect gets besides its URL target. */
 export interface DialectOpenOptions {
   /** Extra pool settings for a server database. */
-  readonly poolConfig?: PostgresConnectionOptions['poolConfig'];
+  readonly poolConfig?: PoolSettings;
   /** Schema for a server database; the URL's own wins. */
   readonly schemaName?: string;
 }
@@ -50,7 +51,9 @@ export const DIALECT_LOADERS: Loaders = {
       dialect.openPostgresBackend({
         connectionString: target.connectionString,
         schemaName: target.schemaName ?? options.schemaName,
-        ...(options.poolConfig === undefined ? {} : { poolConfig: options.poolConfig }),
+        ...(options.poolConfig === undefined
+          ? {}
+          : { poolConfig: options.poolConfig as PostgresConnectionOptions['poolConfig'] }),
       }),
   },
 };

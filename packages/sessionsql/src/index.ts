@@ -17,6 +17,7 @@ export { DefaultSessionStore, type DefaultSessionStoreOptions } from './default-
 export { openRecordStore, openRecordStoreFromEnv } from './open-record-store.js';
 export {
   type Deployment,
+  type PoolSettings,
   SESSION_DB_OPTION_KEYS,
   type SessionDbOptions,
   type SessionEnv,

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SessionBackend, SessionStoreOptions } from '@sessionsql/core';
-import type { PostgresConnectionOptions } from '@sessionsql/postgres';
 import { DIALECT_LOADERS, openDialectBackend } from './dialect-loaders.js';
 import { parseSessionDbUrl } from './session-db-url.js';
 
@@ -11,6 +10,24 @@ import { parseSessionDbUrl } from './session-db-url.js';
  * `cluster`: several instances share the sessions, which needs PostgreSQL.
  */
 export type Deployment = 'standalone' | 'cluster';
+
+/**
+ * Extra connection-pool settings for a server database: for PostgreSQL, pg's `PoolConfig`
+ * without the connection string. Declared here, with pg's most used settings, so that the
+ * published types need no driver types for an app on SQLite.
+ */
+export interface PoolSettings {
+  /** Most connections. @default 10 */
+  max?: number;
+  /** Milliseconds to wait for a connection before failing. @default 10_000 */
+  connectionTimeoutMillis?: number;
+  /** Milliseconds an idle connection stays open. */
+  idleTimeoutMillis?: number;
+  /** TLS settings (`true`, or Node's `tls.connect` options). */
+  ssl?: boolean | object;
+  /** Any other pg pool setting. */
+  [setting: string]: unknown;
+}
 
 /** Options of a store whose database is chosen by URL (every adapter's `fromUrl`). */
 export interface SessionDbOptions extends SessionStoreOptions {
@@ -25,7 +42,7 @@ export interface SessionDbOptions extends SessionStoreOptions {
    */
   deployment?: Deployment;
   /** Extra `pg.Pool` settings when the URL is PostgreSQL (ssl, max, timeouts). */
-  poolConfig?: PostgresConnectionOptions['poolConfig'];
+  poolConfig?: PoolSettings;
   /** Schema for PostgreSQL; the URL's `schema` parameter wins. @default 'public' */
   schemaName?: string;
 }

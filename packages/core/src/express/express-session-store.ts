@@ -80,12 +80,22 @@ export class ExpressSessionStore extends EventEmitter {
         'sessionsql: this store is an express-session Store, and express-session is not installed; install it with `npm install express-session`, or use the adapter of your framework (sessionsql/fastify, sessionsql/koa, sessionsql/hono).',
       );
     }
+    if (backend instanceof SessionRecordStore && (options !== undefined || config.ownKeys !== undefined)) {
+      throw new TypeError(
+        'sessionsql: new ExpressSessionStore(records) takes no options: the record store already has them. Give the options to the record store instead.',
+      );
+    }
     super();
-    this.records =
+    const records =
       backend instanceof SessionRecordStore
         ? backend
         : new SessionRecordStore(backend, options, { owner: 'ExpressSessionStore', ...config });
-    this.records.on('error', (error) => reportError(error, undefined, this));
+    this.records = records;
+    records.on('error', (error) => {
+      // Listeners on this store get the record store's errors; a warning only when no one listens anywhere.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else if (records.listenerCount('error') === 1) reportError(error, undefined, this);
+    });
   }
 
   /** Which database this store uses. */

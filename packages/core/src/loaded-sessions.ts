@@ -1,0 +1,111 @@
+import { sameJson } from './session-codec.js';
+
+/**
+ * Most sessions remembered between a request's load and its save or touch; the oldest go
+ * first, so memory stays bounded whatever the traffic.
+ */
+const MAX_REMEMBERED = 10_000;
+/** Characters of stored JSON kept for `touchAfterMs` comparisons, over all remembered sessions. */
+const MAX_REMEMBERED_TEXT = 8_000_000;
+
+interface Loaded {
+  /** The expiry as stored, in ms; NaN once the session was deleted here. */
+  readonly expiresAt: number;
+  /** The data as stored (JSON text), kept only for `touchAfterMs`. */
+  readonly text: string | undefined;
+}
+
+/**
+ * What this process knows of the sessions it loaded, between a request's load and the save or
+ * touch that ends it. Two uses:
+ *
+ * - Resurrection guard: a session this process loaded is saved with an update of the live row,
+ *   never an insert, so a request that loaded it before a sign-out (`delete`,
+ *   `clearSessionsForUser`, here or in another process) cannot bring it back when it saves at
+ *   the end. Only ids never loaded here (new sessions) are inserted.
+ * - `touchAfterMs`: a save or touch that would change nothing but move the expiry by less than
+ *   `touchAfterMs` is skipped, so a session that is only read is written at most once per
+ *   `touchAfterMs` and never expires more than `touchAfterMs` before the framework asked.
+ *
+ * It only ever skips writes or narrows an upsert to an update; a write it cannot vouch for
+ * always goes through.
+ */
+export class LoadedSessions {
+  readonly #touchAfterMs: number;
+  readonly #loaded = new Map<string, Loaded>();
+  #textLength = 0;
+
+  /** @param touchAfterMs see the store option; 0 turns write skipping off. */
+  constructor(touchAfterMs: number) {
+    this.#touchAfterMs = touchAfterMs;
+  }
+
+  /** Whether loads must read the stored expiry (`touchAfterMs > 0`). */
+  get throttled(): boolean {
+    return this.#touchAfterMs > 0;
+  }
+
+  /** Records what a load found for `id`: a live session, or nothing (`undefined`). */
+  loaded(id: string, found: { expiresAt: number; text: string } | undefined): void {
+    const previous = this.#loaded.get(id);
+    // Nothing found for a session loaded before: it was deleted or expired; stay guarded.
+    if (found === undefined && previous === undefined) return;
+    const text = found !== undefined && this.throttled ? found.text : undefined;
+    this.#set(id, { expiresAt: found?.expiresAt ?? Number.NaN, text });
+  }
+
+  /** Whether a save of `id` must only update a live row (it was loaded here). */
+  wasLoaded(id: string): boolean {
+    return this.#loaded.has(id);
+  }
+
+  /** Whether a touch of `id` to `expiresAt` at `now` may be skipped. */
+  skipTouch(id: string, expiresAt: number, now: number): boolean {
+    return this.#closeEnough(this.#loaded.get(id), expiresAt, now);
+  }
+
+  /** Whether a save of `text` to `expiresAt` at `now` may be skipped (same data as loaded). */
+  skipSave(id: string, text: string, expiresAt: number, now: number): boolean {
+    const loaded = this.#loaded.get(id);
+    return this.#closeEnough(loaded, expiresAt, now) && loaded!.text !== undefined && sameJson(loaded!.text, text);
+  }
+
+  /** Records a write of `id`: its new expiry, and its new data under `touchAfterMs`. */
+  written(id: string, expiresAt: number, text?: string): void {
+    const previous = this.#loaded.get(id);
+    if (previous === undefined) return;
+    this.#set(id, { expiresAt, text: this.throttled ? (text ?? previous.text) : undefined });
+  }
+
+  /** Records that `id` was deleted: a later save of it from a request still running updates nothing. */
+  deleted(id: string): void {
+    this.#set(id, { expiresAt: Number.NaN, text: undefined });
+  }
+
+  /**
+   * The stored expiry is at most `touchAfterMs` short of the one asked for, not past it, and
+   * leaves at least half of the lifetime asked for (so a lifetime shorter than `touchAfterMs`
+   * is still kept alive by an active user).
+   */
+  #closeEnough(loaded: Loaded | undefined, expiresAt: number, now: number): boolean {
+    if (!this.throttled || loaded === undefined) return false;
+    const stored = loaded.expiresAt;
+    return stored <= expiresAt && stored >= expiresAt - this.#touchAfterMs && stored - now >= (expiresAt - now) / 2;
+  }
+
+  #set(id: string, entry: Loaded): void {
+    const remembered = this.#loaded;
+    const previous = remembered.get(id);
+    if (previous !== undefined) {
+      this.#textLength -= previous.text?.length ?? 0;
+      remembered.delete(id);
+    }
+    remembered.set(id, entry);
+    this.#textLength += entry.text?.length ?? 0;
+    while (remembered.size > MAX_REMEMBERED || this.#textLength > MAX_REMEMBERED_TEXT) {
+      const [oldest, old] = remembered.entries().next().value!;
+      remembered.delete(oldest);
+      this.#textLength -= old.text?.length ?? 0;
+    }
+  }
+}
