@@ -6,7 +6,12 @@
  * - `POST /sign-in?user=alice` signs in, with a new session id where the framework can;
  * - `GET /me` → `{ user, sid }`: the signed-in user and the current session id, or nulls;
  * - `POST /sign-out-others` → `{ cleared }`: `records.clearSessionsForUser(user, { except: sid })`;
- * - `POST /sign-out` destroys the session.
+ * - `POST /sign-out` destroys the session;
+ * - `GET /slow` → `{ user, sid }` like `GET /me`, but it waits at the app's {@link Gate} after
+ *   loading the session and answers once the gate opens, so that the framework's end-of-request
+ *   save runs after whatever the test did meanwhile. The framework saves the session there as
+ *   it does on every request with rolling sessions; where it saves only a changed session
+ *   (express-session with `resave: false`, @hono/session), the route changes it.
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -23,6 +28,39 @@ export const userNamed = (id: string): User => ({ id, name: `User ${id}` });
 export interface AppOptions {
   /** The session lifetime to configure, in ms (whole seconds where the framework counts seconds). */
   readonly maxAgeMs: number;
+  /** Where `GET /slow` waits, after loading the session. */
+  readonly gate: Gate;
+}
+
+/**
+ * Holds requests between two points: a route calls {@link Gate.pass} and waits there until the
+ * test calls {@link Gate.open}; {@link Gate.arrived} tells the test that a request is waiting.
+ */
+export class Gate {
+  #arrive!: () => void;
+  #open!: () => void;
+  readonly #arrived = new Promise<void>((resolve) => {
+    this.#arrive = resolve;
+  });
+  readonly #opened = new Promise<void>((resolve) => {
+    this.#open = resolve;
+  });
+
+  /** For the route: signals its arrival, then resolves once the gate is open. */
+  pass(): Promise<void> {
+    this.#arrive();
+    return this.#opened;
+  }
+
+  /** Resolves once a request waits at the gate (or has passed it). */
+  arrived(): Promise<void> {
+    return this.#arrived;
+  }
+
+  /** Lets every waiting request through, and every later one at once. */
+  open(): void {
+    this.#open();
+  }
 }
 
 export interface RunningApp {

@@ -1,14 +1,15 @@
 /**
  * One suite for every framework adapter over real HTTP, on SQLite (file) and PostgreSQL: sign
- * in, read, sign out other devices, sign out, expiry, and the writes of a session that is only
- * read. Each framework is a row of FRAMEWORKS; each app has the same routes (see framework.ts).
+ * in, read, sign out other devices (also while another device's request is running), sign out,
+ * expiry, and the writes of a session that is only read. Each framework is a row of
+ * FRAMEWORKS; each app has the same routes (see framework.ts).
  */
 import { SessionRecordStore } from '@sessionsql/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { selectedDialects, useStoreHarness } from '../dialects.js';
 import { CookieClient } from './cookie-client.js';
 import { countingBackend } from './counting-backend.js';
-import { type RunningApp, userNamed } from './framework.js';
+import { Gate, type RunningApp, userNamed } from './framework.js';
 import { FRAMEWORKS } from './frameworks.js';
 
 /** HTTP runs on the dialects a deployment uses; sqlite-memory adds nothing here. */
@@ -30,11 +31,12 @@ for (const framework of FRAMEWORKS) {
   for (const dialect of DIALECTS) {
     describe(`${framework.name} on ${dialect}`, () => {
       const h = useStoreHarness(dialect);
-      const running: RunningApp[] = [];
+      const running: { app: RunningApp; gate: Gate }[] = [];
 
       // Registered after the harness's hooks, so it runs before them: apps stop before their database.
       afterEach(async () => {
-        for (const app of running.splice(0)) {
+        for (const { app, gate } of running.splice(0)) {
+          gate.open();
           await app.flush();
           await app.close();
         }
@@ -49,9 +51,10 @@ for (const framework of FRAMEWORKS) {
           ...framework.recordOptions?.(maxAgeMs),
         });
         await records.ready();
-        const app = await framework.start(records, { maxAgeMs });
-        running.push(app);
-        return { app, records, counter, client: () => new CookieClient(app.base) };
+        const gate = new Gate();
+        const app = await framework.start(records, { maxAgeMs, gate });
+        running.push({ app, gate });
+        return { app, records, counter, gate, client: () => new CookieClient(app.base) };
       }
 
       /** The user_id of the session's row; `[]` when there is no row. */
@@ -106,6 +109,37 @@ for (const framework of FRAMEWORKS) {
         expect((await laptop.get<Me>('/me')).body).toEqual({ user: alice, sid: laptopSid });
         expect((await bobs.get<Me>('/me')).body).toEqual({ user: bob, sid: bobSid });
         await app.flush();
+        expect(await records.listSessionIdsForUser('alice')).toEqual([laptopSid]);
+      });
+
+      it("signs out other devices during another device's request: its end-of-request save does not bring the session back", async () => {
+        const { app, records, counter, gate, client } = await start();
+        const [laptop, phone] = [client(), client()];
+        const laptopSid = await signIn(laptop, 'alice');
+        const phoneSid = await signIn(phone, 'alice');
+        await app.flush();
+
+        // The phone's request loads its session, then waits at the gate.
+        const slow = phone.get<Me>('/slow');
+        const answeredEarly = slow.then((answer) => {
+          throw new Error(`GET /slow answered without waiting at the gate: ${JSON.stringify(answer)}`);
+        });
+        await Promise.race([gate.arrived(), answeredEarly]);
+        expect(await laptop.post('/sign-out-others')).toEqual({ status: 200, body: { cleared: 1 } });
+        expect(await rowsOf(phoneSid)).toEqual([]);
+
+        // Let it finish: the framework saves the session it loaded, signed in, at its end.
+        counter.reset();
+        gate.open();
+        expect((await slow).body).toEqual({ user: alice, sid: phoneSid });
+        await app.flush();
+        expect(counter.writes).toBeGreaterThan(0);
+
+        expect(await rowsOf(phoneSid)).toEqual([]);
+        expect((await phone.get<Me>('/me')).body).toEqual({ user: null, sid: null });
+        expect((await laptop.get<Me>('/me')).body).toEqual({ user: alice, sid: laptopSid });
+        await app.flush();
+        expect(await rowsOf(phoneSid)).toEqual([]);
         expect(await records.listSessionIdsForUser('alice')).toEqual([laptopSid]);
       });
 

@@ -5,12 +5,12 @@ import session from 'express-session';
 import { ExpressSessionStore } from 'sessionsql';
 import { closeServer, type Framework, listening, type User, userNamed } from '../framework.js';
 
-const userOf = (req: Request) => req.session as unknown as { user?: User };
+const userOf = (req: Request) => req.session as unknown as { user?: User; seenAt?: number };
 
 export const expressFramework: Framework = {
   name: 'express',
   regenerates: true,
-  async start(records, { maxAgeMs }) {
+  async start(records, { maxAgeMs, gate }) {
     const store = new ExpressSessionStore(records);
     const app = express();
     app.use(
@@ -32,6 +32,13 @@ export const expressFramework: Framework = {
     });
     app.get('/me', (req, res) => {
       const user = userOf(req).user ?? null;
+      res.json({ user, sid: user ? req.sessionID : null });
+    });
+    app.get('/slow', async (req, res) => {
+      const user = userOf(req).user ?? null;
+      // A change: with `resave: false`, express-session saves a changed session (else it only touches).
+      if (user) userOf(req).seenAt = Date.now();
+      await gate.pass();
       res.json({ user, sid: user ? req.sessionID : null });
     });
     app.post('/sign-out-others', async (req, res, next) => {

@@ -14,7 +14,7 @@ declare module 'fastify' {
 export const fastifyFramework: Framework = {
   name: 'fastify',
   regenerates: true,
-  async start(records, { maxAgeMs }) {
+  async start(records, { maxAgeMs, gate }) {
     const app = Fastify();
     await app.register(fastifyCookie);
     await app.register(fastifySession, {
@@ -31,6 +31,11 @@ export const fastifyFramework: Framework = {
     });
     app.get('/me', async (request) => {
       const user = request.session.user ?? null;
+      return { user, sid: user ? request.session.sessionId : null };
+    });
+    app.get('/slow', async (request) => {
+      const user = request.session.user ?? null;
+      await gate.pass();
       return { user, sid: user ? request.session.sessionId : null };
     });
     app.post('/sign-out-others', async (request, reply) => {

@@ -11,7 +11,7 @@ import { getCookie } from 'hono/cookie';
 import { HonoSessionStorage } from 'sessionsql/hono';
 import { closeServer, type Framework, listening, type User, userNamed } from '../framework.js';
 
-type Data = { user?: User };
+type Data = { user?: User; seenAt?: number };
 type Env = SessionEnv<Data> & { Variables: { freshSession?: boolean } };
 
 /**
@@ -25,7 +25,7 @@ export const honoSessionFramework: Framework = {
   regenerates: true,
   // @hono/session passes the store no expiry: rows expire `ttlMs` after their last write.
   recordOptions: (maxAgeMs) => ({ ttlMs: maxAgeMs }),
-  async start(records, { maxAgeMs }) {
+  async start(records, { maxAgeMs, gate }) {
     const storage = new HonoSessionStorage<Data>(records);
     const app = new Hono<Env>();
     app.use(
@@ -47,6 +47,15 @@ export const honoSessionFramework: Framework = {
     app.get('/me', async (c) => {
       const user = (await c.var.session.get())?.user ?? null;
       return c.json({ user, sid: user ? c.var.session.id : null });
+    });
+    app.get('/slow', async (c) => {
+      const session = c.var.session;
+      const user = (await session.get())?.user ?? null;
+      const sid = user ? session.id : null;
+      // A change: @hono/session saves a session at the end of the request only when it changed.
+      if (user) await session.update((data) => ({ ...data, seenAt: Date.now() }));
+      await gate.pass();
+      return c.json({ user, sid });
     });
     app.post('/sign-out-others', async (c) => {
       const user = (await c.var.session.get())?.user;

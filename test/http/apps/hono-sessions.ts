@@ -15,7 +15,7 @@ export const honoSessionsFramework: Framework = {
   name: 'hono-sessions',
   regenerates: true,
   recordOptions: () => ({ getUserId: honoSessionsUserId }),
-  async start(records, { maxAgeMs }) {
+  async start(records, { maxAgeMs, gate }) {
     const app = new Hono<{ Variables: Variables }>();
     app.use(
       '*',
@@ -35,6 +35,12 @@ export const honoSessionsFramework: Framework = {
     app.get('/me', (c) => {
       const session = c.get('session');
       const user = session.get('user');
+      return c.json({ user, sid: user ? session.getCache()._id : null });
+    });
+    app.get('/slow', async (c) => {
+      const session = c.get('session');
+      const user = session.get('user');
+      await gate.pass();
       return c.json({ user, sid: user ? session.getCache()._id : null });
     });
     app.post('/sign-out-others', async (c) => {

@@ -15,7 +15,7 @@ const sessionOf = (ctx: Context) => (ctx as unknown as { session: KoaSession }).
 export const koaFramework: Framework = {
   name: 'koa',
   regenerates: true,
-  async start(records, { maxAgeMs }) {
+  async start(records, { maxAgeMs, gate }) {
     const app = new Koa();
     app.keys = ['koa test secret'];
     app.use(session({ store: new KoaSessionStore(records), key: 'sid', maxAge: maxAgeMs, rolling: true }, app));
@@ -27,6 +27,10 @@ export const koaFramework: Framework = {
         ctx.body = { ok: true };
       } else if (route === 'GET /me') {
         const user = sessionOf(ctx).user ?? null;
+        ctx.body = { user, sid: user ? sessionOf(ctx).externalKey : null };
+      } else if (route === 'GET /slow') {
+        const user = sessionOf(ctx).user ?? null;
+        await gate.pass();
         ctx.body = { user, sid: user ? sessionOf(ctx).externalKey : null };
       } else if (route === 'POST /sign-out-others') {
         const { user, externalKey } = sessionOf(ctx);
