@@ -40,7 +40,9 @@ export interface RecordStoreConfig {
  *
  * Meaning:
  * - `load` resolves `null` for a missing or expired session, never an expired one;
- * - `save` is one atomic upsert of data, expiry and user (from `getUserId`);
+ * - `save` is one atomic statement writing data, expiry and user (from `getUserId`): an
+ *   upsert of a new session, an update of one loaded here, so that a request that loaded a
+ *   session before a sign-out never saves it back;
  * - `touch` only moves the expiry of a live session and never creates one;
  * - with `touchAfterMs`, a save or touch that follows a load and changes nothing but the
  *   expiry, by less than `touchAfterMs`, is not written;
@@ -126,7 +128,7 @@ export class SessionRecordStore extends EventEmitter {
     return this.#dispatch('get', callback, () => this.#plans.load(id, this.#loaded.throttled, (data) => data));
   }
 
-  /** Creates or replaces a session, with its user from `getUserId` (one atomic upsert). */
+  /** Creates or replaces a session, with its user from `getUserId` (one atomic write; see `SessionRecordStore.save`). */
   save(id: string, data: SessionObject, expiresAt: number): Promise<void>;
   save(id: string, data: SessionObject, expiresAt: number, callback: Callback<void>): void;
   save(id: string, data: SessionObject, expiresAt: number, callback?: Callback<void>): Promise<void> {

@@ -51,7 +51,7 @@ function optionsAndCallback<O, T>(
  *
  * Meaning:
  * - `get` resolves `null` for a missing or expired session, never an expired one;
- * - `set` is one atomic upsert; the expiry comes from `cookie.expires`, else `ttlMs`;
+ * - `set` is one atomic write; see `SessionRecordStore.save`; the expiry comes from `cookie.expires`, else `ttlMs`;
  * - `touch` only moves the expiry of a live session and never creates one;
  * - `all` and `length` see live sessions only;
  * - times are milliseconds since the Unix epoch.
@@ -117,7 +117,7 @@ export class ExpressSessionStore extends EventEmitter {
     return RESOLVED;
   }
 
-  /** Creates or replaces a session (one atomic upsert). */
+  /** Creates or replaces a session (one atomic write; see `SessionRecordStore.save`). */
   set(sid: string, sess: ExpressSessionData): Promise<void>;
   set(sid: string, sess: ExpressSessionData, callback: Callback<void>): Promise<void>;
   set(sid: string, sess: ExpressSessionData, callback?: Callback<void>): Promise<void> {

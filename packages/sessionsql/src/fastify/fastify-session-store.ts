@@ -10,7 +10,7 @@ import { type FastifySessionData, fromStoredFastifySession, toStoredFastifySessi
  *
  * Meaning:
  * - `get` calls back `null` for a missing or expired session, never an expired one;
- * - `set` is one atomic upsert; the expiry is the session cookie's `expires` (from the
+ * - `set` is one atomic write; see `SessionRecordStore.save`; the expiry is the session cookie's `expires` (from the
  *   plugin's `cookie.maxAge` or `cookie.expires`), else now + `ttlMs` for a browser-session
  *   cookie;
  * - the cookie's expiry is kept in the expiry column, not in the data, so with `touchAfterMs`
@@ -82,7 +82,7 @@ export class FastifySessionStore {
     });
   }
 
-  /** Creates or replaces a session (one atomic upsert), expiring when its cookie does. */
+  /** Creates or replaces a session (one atomic write; see `SessionRecordStore.save`), expiring when its cookie does. */
   set(sessionId: string, session: FastifySessionData, callback: (error?: unknown) => void): void {
     let stored: ReturnType<typeof toStoredFastifySession>;
     try {

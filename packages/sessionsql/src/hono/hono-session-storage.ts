@@ -12,7 +12,7 @@ import { reportStoreError } from './report-error.js';
  * Meaning:
  * - `get` resolves `null` for a missing or expired session, never an expired one, and waits
  *   for this storage's unfinished writes to the same id first (read your own writes);
- * - `set` is one atomic upsert expiring `ttlMs` after it: `@hono/session` passes no expiry (it
+ * - `set` is one atomic write; see `SessionRecordStore.save` expiring `ttlMs` after it: `@hono/session` passes no expiry (it
  *   keeps it in its encrypted cookie, from `duration`), so make `ttlMs` at least
  *   `duration.absolute` × 1000. It calls `set` only when the data changes, never for a read,
  *   so a session that is only read is never written;
@@ -85,7 +85,7 @@ export class HonoSessionStorage<Data extends object = SessionObject> {
     return this.records.loadData<Data>(sid);
   }
 
-  /** Starts saving a session (one atomic upsert) expiring `ttlMs` from now; never throws. */
+  /** Starts saving a session (one atomic write; see `SessionRecordStore.save`) expiring `ttlMs` from now; never throws. */
   set(sid: string, value: Data): void {
     this.#write(sid, 'set', () => {
       if (typeof value !== 'object' || value === null) {

@@ -43,7 +43,7 @@ export function honoSessionsUserId(session: SessionObject): string | undefined {
  *
  * Meaning:
  * - `getSessionById` resolves `null` for a missing or expired session, never an expired one;
- * - `createSession` and `persistSessionData` are one atomic upsert expiring at `_expire`, else
+ * - `createSession` and `persistSessionData` are one atomic write; see `SessionRecordStore.save` expiring at `_expire`, else
  *   (no `expireAfterSeconds`) now + `ttlMs`;
  * - `_expire`, `_accessed` and `_id` change on every request and are not stored: `_expire`
  *   lives in the expiry column and is put back on load, `_id` is the id, and `_accessed` comes
@@ -115,12 +115,12 @@ export class HonoSessionsStore {
     return session;
   }
 
-  /** Saves a new session (one atomic upsert). */
+  /** Saves a new session (one atomic write; see `SessionRecordStore.save`). */
   createSession(sessionId: string, initialData: HonoSessionsData): Promise<void> {
     return this.#save(sessionId, initialData);
   }
 
-  /** Saves a session's data (one atomic upsert), skipped under `touchAfterMs` when only its expiry moved. */
+  /** Saves a session's data (one atomic write; see `SessionRecordStore.save`), skipped under `touchAfterMs` when only its expiry moved. */
   persistSessionData(sessionId: string, sessionData: HonoSessionsData): Promise<void> {
     return this.#save(sessionId, sessionData);
   }

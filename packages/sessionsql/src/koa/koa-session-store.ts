@@ -28,7 +28,7 @@ export interface KoaStoreCallOptions {
  *
  * Meaning:
  * - `get` resolves `null` for a missing or expired session, never an expired one;
- * - `set` is one atomic upsert expiring at the session's `_expire` (the cookie's expiry), else
+ * - `set` is one atomic write; see `SessionRecordStore.save` expiring at the session's `_expire` (the cookie's expiry), else
  *   now + `maxAge`, else now + `ttlMs` (a `maxAge: 'session'` cookie);
  * - `_expire` is kept in the expiry column, not in the data, and put back by `get`, so a
  *   `rolling` or `renew` save of a session that was only read stores the same data: with
@@ -98,7 +98,7 @@ export class KoaSessionStore {
   }
 
   /**
-   * Creates or replaces a session (one atomic upsert). `maxAge` (ms, or `'session'`) is used
+   * Creates or replaces a session (one atomic write; see `SessionRecordStore.save`). `maxAge` (ms, or `'session'`) is used
    * only when the session has no `_expire`. koa-session's `changed: false` is not turned into a
    * touch: it also marks forced saves (`regenerate()`, `save()`) that must create the session.
    */
