@@ -36,10 +36,10 @@ function sections(result: BenchResult): Section[] {
   if (result.http) {
     out.push({
       title: 'End to end: GET /me with express-session, requests/s (64 connections)',
-      bars: HTTP_VARIANTS.filter((v) => result.http![v.key]).map((v) => ({
+      bars: HTTP_VARIANTS.filter((v) => v.framework === 'express' && result.http![v.key]).map((v) => ({
         label: result.http![v.key]!.label,
         value: result.http![v.key]!.me.requestsPerSec.median,
-        role: v.contender.role,
+        role: v.role,
       })),
     });
   }

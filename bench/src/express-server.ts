@@ -1,28 +1,21 @@
 /**
- * The end-to-end app, one process per contender: express 5 + express-session (resave false,
- * saveUninitialized false) with POST /login and GET /me. Started by http-bench.ts with
- * `node http-server.js <contender id> <touchAfterMs or 0>` and the BenchEnv as JSON in
- * BENCH_ENV; prints `{"port": n}` once it listens and exits on SIGTERM.
+ * The express end-to-end app, one process per contender: express 5 + express-session (resave
+ * false, saveUninitialized false) with POST /login and GET /me, on any store of contenders.ts.
+ * Started by http-bench.ts as `node express-server.js <contender id> <touchAfterMs or 0>`
+ * (see http-app.ts).
  */
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
-import { DAY_MS, sampleSession } from './bench-env.js';
+import { DAY_MS } from './bench-env.js';
 import { contenderById } from './contenders.js';
+import { announce, appArgs, signedInData, tableName } from './http-app.js';
 
-const [id = '', touchAfterMsArg = '0'] = process.argv.slice(2);
-const env = JSON.parse(process.env.BENCH_ENV ?? '{}');
-const touchAfterMs = Number(touchAfterMsArg);
-const contender = contenderById(id);
-const opened = await contender.open(
+const { store: id, touchAfterMs, env } = appArgs();
+const opened = await contenderById(id).open(
   env,
-  `http_${id.replace(/-/g, '_')}${touchAfterMs ? `_t${touchAfterMs}` : ''}`,
+  tableName('express', id, touchAfterMs),
   touchAfterMs ? { touchAfterMs } : {},
 );
-
-// What a sign-in puts in the session besides the cookie: about 1 KB as JSON.
-const { cookie: _cookie, ...profile } = sampleSession(0) as unknown as Record<string, unknown>;
-let logins = 0;
 
 const app = express();
 app.use(
@@ -37,7 +30,7 @@ app.use(
 app.post('/login', (req, res, next) => {
   req.session.regenerate((err) => {
     if (err) return next(err);
-    Object.assign(req.session, profile, { userId: `user-${logins++ % 2000}` });
+    Object.assign(req.session, signedInData());
     res.json({ ok: true });
   });
 });
@@ -45,10 +38,4 @@ app.get('/me', (req, res) => {
   res.json({ userId: (req.session as { userId?: string }).userId ?? null });
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-});
-// The benchmark needs no graceful shutdown; exiting at once keeps a store's late writes
-// (express-session's touch after the response) from failing noisily on a closed pool.
-process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => process.exit(0));
+const server = app.listen(0, '127.0.0.1', () => announce(server.address()));

@@ -1,6 +1,6 @@
 /** Markdown tables of one run, and the targets checked against them. */
 import { CONTENDERS } from './contenders.js';
-import { HTTP_VARIANTS } from './http-bench.js';
+import { FRAMEWORK_TITLES, FRAMEWORKS, HTTP_VARIANTS, type HttpBenchResults, inMemoryKey } from './http-bench.js';
 import type { BenchResult } from './results.js';
 import { formatMs, formatNumber, formatSpread } from './stats.js';
 import { OPERATIONS, type StoreBenchResults } from './store-bench.js';
@@ -122,25 +122,53 @@ function storeTables(store: StoreBenchResults): string {
   ].join('\n\n');
 }
 
+/** Every framework's table, then GET /me of sessionsql against each framework's in-memory store. */
+function httpTables(http: HttpBenchResults): string[] {
+  const parts: string[] = [];
+  for (const framework of FRAMEWORKS) {
+    const rows = HTTP_VARIANTS.filter((v) => v.framework === framework && http[v.key]);
+    if (rows.length === 0) continue;
+    parts.push(
+      `### End to end: ${FRAMEWORK_TITLES[framework]}, autocannon, 64 connections (req/s, median of rounds, min–max; p99 latency)`,
+      `| store | GET /me req/s | GET /me p99 | POST /login req/s | POST /login p99 |\n|---|---:|---:|---:|---:|\n${rows
+        .map((v) => {
+          const r = http[v.key]!;
+          return `| ${r.label} | ${formatSpread(r.me.requestsPerSec, formatNumber)} | ${formatMs(r.me.p99Ms.median)} | ${formatSpread(r.login.requestsPerSec, formatNumber)} | ${formatMs(r.login.p99Ms.median)} |`;
+        })
+        .join('\n')}`,
+    );
+  }
+  const ratioRows: string[] = [];
+  for (const framework of FRAMEWORKS) {
+    const memory = http[inMemoryKey(framework)];
+    if (!memory) continue;
+    const ours = HTTP_VARIANTS.filter((v) => v.framework === framework && v.role === 'sessionsql' && http[v.key]);
+    for (const v of ours) {
+      const r = http[v.key]!;
+      const ratio = r.me.requestsPerSec.median / memory.me.requestsPerSec.median;
+      // Each round measured both side by side, so the per-round ratios show how far the noise goes.
+      const perRound = r.me.requestsPerSec.rounds.map((x, i) => x / memory.me.requestsPerSec.rounds[i]!);
+      ratioRows.push(
+        `| ${framework} | ${r.label} | ${formatNumber(r.me.requestsPerSec.median)} | ${memory.label} | ${formatNumber(memory.me.requestsPerSec.median)} | **${pct(ratio)}** (${pct(Math.min(...perRound))}–${pct(Math.max(...perRound))}) |`,
+      );
+    }
+  }
+  if (ratioRows.length > 0) {
+    parts.push(
+      "### End to end, GET /me: sessionsql against each framework's own in-memory store (ratio of the medians; min–max of the per-round ratios)",
+      `| framework | sessionsql | req/s | in-memory store | req/s | ratio |\n|---|---|---:|---|---:|---:|\n${ratioRows.join('\n')}`,
+    );
+  }
+  return parts;
+}
+
 export function renderReport(result: BenchResult): string {
   const parts = [
     `## Benchmark results${result.quick ? ' (quick run: small counts, not for quoting)' : ''}`,
     `\`${result.command}\` on ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, PostgreSQL ${result.machine.postgres}; ${result.rounds} interleaved round(s), ${result.startedAt}.`,
   ];
   if (result.store) parts.push(storeTables(result.store));
-  if (result.http) {
-    parts.push(
-      '### End to end: express 5 + express-session, autocannon, 64 connections (req/s, median of rounds, min–max; p99 latency)',
-      `| contender | GET /me req/s | GET /me p99 | POST /login req/s | POST /login p99 |\n|---|---:|---:|---:|---:|\n${HTTP_VARIANTS.filter(
-        (v) => result.http![v.key],
-      )
-        .map((v) => {
-          const r = result.http![v.key]!;
-          return `| ${r.label} | ${formatSpread(r.me.requestsPerSec, formatNumber)} | ${formatMs(r.me.p99Ms.median)} | ${formatSpread(r.login.requestsPerSec, formatNumber)} | ${formatMs(r.login.p99Ms.median)} |`;
-        })
-        .join('\n')}`,
-    );
-  }
+  if (result.http) parts.push(...httpTables(result.http));
   const scale = Object.entries(result.scale ?? {});
   if (scale.length > 0) {
     parts.push(

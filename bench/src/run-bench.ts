@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only store,http,scale] [-- --rounds N] [-- --contenders id,id]`:
- * every benchmark (`--contenders` narrows the store part, e.g. to a head-to-head), contenders
- * interleaved in rounds; results as JSON and markdown under bench/results/.
+ * `npm run bench [-- --quick] [-- --only store,http,scale] [-- --rounds N] [-- --contenders id,id]
+ * [-- --frameworks express,fastify,koa]`: every benchmark (`--contenders` narrows the store
+ * part, e.g. to a head-to-head; `--frameworks` the end-to-end part), contenders interleaved in
+ * rounds; results as JSON and markdown under bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -9,7 +10,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openBenchEnv } from './bench-env.js';
 import { CONTENDERS, contenderById } from './contenders.js';
-import { runHttpBench } from './http-bench.js';
+import { FRAMEWORKS, type Framework, runHttpBench } from './http-bench.js';
 import { renderReport } from './report.js';
 import { type BenchResult, RESULTS_DIR } from './results.js';
 import { runScaleBench } from './scale-bench.js';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string' },
     contenders: { type: 'string' },
+    frameworks: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -40,6 +42,13 @@ try {
 } catch (error) {
   console.error(`--contenders: ${(error as Error).message}`);
   process.exit(2);
+}
+const frameworks = (values.frameworks?.split(',').map((s) => s.trim()) ?? [...FRAMEWORKS]) as Framework[];
+for (const name of frameworks) {
+  if (!(FRAMEWORKS as readonly string[]).includes(name)) {
+    console.error(`--frameworks takes ${FRAMEWORKS.join(', ')} (comma-separated); got "${name}"`);
+    process.exit(2);
+  }
 }
 const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {
@@ -96,12 +105,12 @@ try {
     save();
   }
   if (only.includes('http')) {
-    log('\nend to end (express + express-session + autocannon)');
+    log(`\nend to end (${frameworks.join(', ')} + autocannon)`);
     result.http = await runHttpBench(
       env,
       quick
-        ? { durationSec: 1, connections: 64, cookies: 200, rounds }
-        : { durationSec: 4, connections: 64, cookies: 1000, rounds },
+        ? { durationSec: 1, connections: 64, cookies: 200, rounds, frameworks }
+        : { durationSec: 4, connections: 64, cookies: 1000, rounds, frameworks },
       log,
     );
     save();
