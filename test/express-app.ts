@@ -1,6 +1,6 @@
 /** A small express app using `store`, on a random port: sign-in, read, sign-out over real HTTP. */
 import type { AddressInfo } from 'node:net';
-import type { SqlSessionStore } from '@sessionsql/core';
+import { type SqlSessionStore, sessionKey } from '@sessionsql/core';
 import express from 'express';
 import session from 'express-session';
 import { expect } from 'vitest';
@@ -71,7 +71,7 @@ export async function signInFlow(store: SqlSessionStore): Promise<void> {
     expect(sid).not.toBe(anonymousSid);
     expect(await store.get(anonymousSid)).toBeNull();
     expect(await store.get(sid)).toMatchObject({ user: { id: 'alice' } });
-    expect(await store.listSessionIdsForUser('alice')).toEqual([sid]);
+    expect(await store.listSessionHandlesForUser('alice')).toEqual([sid].map(sessionKey));
 
     const me = await fetch(`${app.base}/me`, { headers: { cookie } });
     expect(await me.json()).toEqual({ user: { id: 'alice', name: 'User alice' } });

@@ -3,7 +3,7 @@
  * callbacks, STORE_CLOSED, the touchAfterMs save throttle, and the guard that keeps a session
  * signed out when a request that loaded it before saves it afterwards.
  */
-import { ExpressSessionStore, SessionRecordStore, type SessionStoreError } from '@sessionsql/core';
+import { ExpressSessionStore, SessionRecordStore, type SessionStoreError, sessionKey } from '@sessionsql/core';
 import { describe, expect, it } from 'vitest';
 import { selectedDialects, useStoreHarness } from './dialects.js';
 
@@ -17,7 +17,7 @@ for (const dialect of selectedDialects()) {
     const updatedAt = async (id: string) => {
       const rows = await h().query<{ updated_at: unknown }>(
         `select updated_at from ${h().qualifiedTable} where id = ?`,
-        [id],
+        [sessionKey(id)],
       );
       return rows.length === 0 ? undefined : new Date(rows[0]!.updated_at as number | Date).getTime();
     };
@@ -107,7 +107,7 @@ for (const dialect of selectedDialects()) {
       expect(await elsewhere.countSessionsForUser('alice')).toBe(0);
       // A new id is still created.
       await records.save('device-3', { userId: 'alice' }, expiresAt);
-      expect(await elsewhere.listSessionIdsForUser('alice')).toEqual(['device-3']);
+      expect(await elsewhere.listSessionHandlesForUser('alice')).toEqual(['device-3'].map(sessionKey));
     });
 
     it('closes a backend it opened when the store cannot be built', () => {

@@ -2,7 +2,7 @@
  * The behaviour every dialect must show, written once and run per dialect by store.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { SessionStoreError } from '@sessionsql/core';
+import { SessionStoreError, sessionKey } from '@sessionsql/core';
 import type { SessionData } from 'express-session';
 import { describe, expect, it, vi } from 'vitest';
 import { type DialectName, useStoreHarness } from './dialects.js';
@@ -118,7 +118,7 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect(ids[0]!.length).toBe(1000);
         for (const [i, id] of ids.entries()) await store.set(id, session({ i }));
         for (const [i, id] of ids.entries()) expect(await store.get(id)).toMatchObject({ i });
-        expect(Object.keys(await store.all()).sort()).toEqual([...ids].sort());
+        expect(Object.keys(await store.all()).sort()).toEqual(ids.map(sessionKey).sort());
         expect(await store.get('abc  ')).toBeNull();
         expect(await store.get('Abc')).toBeNull();
       });
@@ -131,11 +131,12 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect(await second.get('persist')).toMatchObject({ kept: true });
       });
 
-      it('stores an id such as __proto__ as an ordinary key in all()', async () => {
+      it('keys all() by handle, never by id, and keeps an id such as __proto__ ordinary', async () => {
         const store = h().createStore();
         await store.set('__proto__', session({ p: 1 }));
+        expect(await store.get('__proto__')).toMatchObject({ p: 1 });
         const all = await store.all();
-        expect(Object.keys(all)).toEqual(['__proto__']);
+        expect(Object.keys(all)).toEqual([sessionKey('__proto__')]);
         expect(Object.getPrototypeOf(all)).toBe(Object.prototype);
       });
     });
@@ -153,10 +154,10 @@ export function defineStoreSuite(dialect: DialectName): void {
         expect(await store.countSessionsForUser(7)).toBe(1);
         expect(await store.countSessionsForUser('7')).toBe(1);
         expect(await store.countSessionsForUser('carol')).toBe(0);
-        expect((await store.listSessionIdsForUser('alice')).sort()).toEqual(['a1', 'a2']);
-        expect(await store.listSessionIdsForUser('bob')).toEqual(['b1']);
+        expect((await store.listSessionHandlesForUser('alice')).sort()).toEqual(['a1', 'a2'].map(sessionKey).sort());
+        expect(await store.listSessionHandlesForUser('bob')).toEqual(['b1'].map(sessionKey));
         const [row] = await h().query<{ user_id: unknown }>(`select user_id from ${h().qualifiedTable} where id = ?`, [
-          'anon',
+          sessionKey('anon'),
         ]);
         expect(row!.user_id).toBeNull();
       });
@@ -166,7 +167,7 @@ export function defineStoreSuite(dialect: DialectName): void {
         for (const id of ['a1', 'a2', 'a3']) await store.set(id, session({ userId: 'alice' }));
         await store.set('b1', session({ userId: 'bob' }));
         expect(await store.clearSessionsForUser('alice', { except: 'a2' })).toBe(2);
-        expect(await store.listSessionIdsForUser('alice')).toEqual(['a2']);
+        expect(await store.listSessionHandlesForUser('alice')).toEqual(['a2'].map(sessionKey));
         expect(await store.get('a2')).not.toBeNull();
         expect(await store.get('a1')).toBeNull();
         expect(await store.clearSessionsForUser('alice')).toBe(1);
@@ -184,11 +185,11 @@ export function defineStoreSuite(dialect: DialectName): void {
         await store.set('dead', session({ userId: 'u' }, now + 5));
         now += 10;
         expect(await store.countSessionsForUser('u')).toBe(1);
-        expect(await store.listSessionIdsForUser('u')).toEqual(['live']);
-        expect((await store.listSessionsForUser('u')).map((s) => s.id)).toEqual(['live']);
+        expect(await store.listSessionHandlesForUser('u')).toEqual(['live'].map(sessionKey));
+        expect((await store.listSessionsForUser('u')).map((s) => s.handle)).toEqual(['live'].map(sessionKey));
         expect(await store.clearSessionsForUser('u')).toBe(1);
         const ids: string[] = [];
-        for await (const s of store.dump()) ids.push(s.id);
+        for await (const s of store.dump()) ids.push(s.handle);
         expect(ids).toEqual([]);
       });
 
@@ -199,8 +200,8 @@ export function defineStoreSuite(dialect: DialectName): void {
         await store.set('s', session({}));
         expect(await store.countSessionsForUser('alice')).toBe(0);
         await store.set('s', session({ userId: 'bob' }));
-        expect(await store.listSessionIdsForUser('bob')).toEqual(['s']);
-        expect(await store.listSessionIdsForUser('alice')).toEqual([]);
+        expect(await store.listSessionHandlesForUser('bob')).toEqual(['s'].map(sessionKey));
+        expect(await store.listSessionHandlesForUser('alice')).toEqual([].map(sessionKey));
       });
 
       it("lists a user's sessions newest first with times and data, paged", async () => {
@@ -212,16 +213,16 @@ export function defineStoreSuite(dialect: DialectName): void {
         }
         await store.touch('d1', session({}, now + 2 * HOUR));
         const list = await store.listSessionsForUser('alice');
-        expect(list.map((s) => s.id)).toEqual(['d3', 'd2', 'd1']);
+        expect(list.map((s) => s.handle)).toEqual(['d3', 'd2', 'd1'].map(sessionKey));
         expect(list[2]).toEqual({
-          id: 'd1',
+          handle: sessionKey('d1'),
           userId: 'alice',
           createdAt: 30_000_000,
           updatedAt: now,
           expiresAt: now + 2 * HOUR,
           data: expect.objectContaining({ agent: 'browser 1' }),
         });
-        expect((await store.listSessionsForUser('alice', { limit: 1, offset: 1 })).map((s) => s.id)).toEqual(['d2']);
+        expect((await store.listSessionsForUser('alice', { limit: 1, offset: 1 })).map((s) => s.handle)).toEqual(['d2'].map(sessionKey));
         const { value } = await viaCallback<unknown[]>((cb) => store.listSessionsForUser('alice', { limit: 2 }, cb));
         expect(value).toHaveLength(2);
         await expect(store.listSessionsForUser('alice', { limit: 0 })).rejects.toThrow(/limit/);
@@ -232,7 +233,7 @@ export function defineStoreSuite(dialect: DialectName): void {
           getUserId: (s) => (s as unknown as { account?: { uuid: string } }).account?.uuid,
         });
         await store.set('s', session({ account: { uuid: 'u-1' }, userId: 'ignored' }));
-        expect(await store.listSessionIdsForUser('u-1')).toEqual(['s']);
+        expect(await store.listSessionHandlesForUser('u-1')).toEqual(['s'].map(sessionKey));
         expect(await store.countSessionsForUser('ignored')).toBe(0);
         const bad = h().createStore({ getUserId: () => ({}) as unknown as string });
         await expect(bad.set('x', session())).rejects.toThrow(/getUserId returned object/);
@@ -265,8 +266,8 @@ export function defineStoreSuite(dialect: DialectName): void {
         let lastId = '';
         let ordered = true;
         for await (const s of store.dump({ pageSize: 2000 })) {
-          if (s.id <= lastId) ordered = false;
-          lastId = s.id;
+          if (s.handle <= lastId) ordered = false;
+          lastId = s.handle;
           expect(s.userId).toBe('owner');
           count++;
         }
@@ -276,7 +277,7 @@ export function defineStoreSuite(dialect: DialectName): void {
         // The proof that it streams: rows deleted after the first page never arrive.
         const seen: string[] = [];
         for await (const s of store.dump({ pageSize: 1000 })) {
-          seen.push(s.id);
+          seen.push(s.handle);
           if (seen.length === 1) await h().query(`delete from ${h().qualifiedTable}`);
         }
         expect(seen.length).toBe(1000);
@@ -326,7 +327,7 @@ export function defineStoreSuite(dialect: DialectName): void {
       const storedExpiry = async (id: string) => {
         const rows = await h().query<{ expires_at: unknown }>(
           `select expires_at from ${h().qualifiedTable} where id = ?`,
-          [id],
+          [sessionKey(id)],
         );
         return new Date(rows[0]!.expires_at as number | Date).getTime();
       };
@@ -437,8 +438,8 @@ export function defineStoreSuite(dialect: DialectName): void {
         await store.set('dead', session({ n: 3 }, now + 5));
         now += 10;
         expect(await store.length()).toBe(2);
-        expect(Object.keys(await store.all()).sort()).toEqual(['live-1', 'live-2']);
-        expect((await store.all())['live-2']).toMatchObject({ n: 2 });
+        expect(Object.keys(await store.all()).sort()).toEqual(['live-1', 'live-2'].map(sessionKey).sort());
+        expect((await store.all())[sessionKey('live-2')]).toMatchObject({ n: 2 });
         const { err, value } = await viaCallback<number>((cb) => store.length(cb));
         expect(err).toBeNull();
         expect(value).toBe(2);
@@ -514,7 +515,7 @@ export function defineStoreSuite(dialect: DialectName): void {
         const rows = await h().query<{ name: string }>(
           `select name from ${h().qualifiedTable.replace(/"$/, '_migrations"')}`,
         );
-        expect(rows.map((r) => r.name)).toEqual(['0001_create_sessions']);
+        expect(rows.map((r) => r.name)).toEqual(['0001_create_sessions', '0002_hash_session_ids']);
       });
 
       it('does not cache a failed migration: the next call tries again', async () => {
@@ -597,10 +598,10 @@ export function defineStoreSuite(dialect: DialectName): void {
         // On PostgreSQL jsonb cannot hold invalid JSON; a JSON array is the undecodable case there.
         await h().query(`update ${h().qualifiedTable} set data = ? where id = ?`, [
           dialect === 'postgres' ? '[1,2]' : '{"cookie":',
-          'bad',
+          sessionKey('bad'),
         ]);
         expect(await store.get('bad')).toBeNull();
-        expect(Object.keys(await store.all())).toEqual(['good']);
+        expect(Object.keys(await store.all())).toEqual([sessionKey('good')]);
         expect(reported.length).toBe(2);
         expect(reported[0]!.code).toBe('CORRUPT_SESSION');
         expect(reported[0]!.message).not.toContain('bad');
@@ -609,7 +610,7 @@ export function defineStoreSuite(dialect: DialectName): void {
       it('emits undecodable rows as an error event when there is a listener and no onError', async () => {
         const store = h().createStore();
         await store.set('bad', session());
-        await h().query(`update ${h().qualifiedTable} set data = ? where id = ?`, ['"text"', 'bad']);
+        await h().query(`update ${h().qualifiedTable} set data = ? where id = ?`, ['"text"', sessionKey('bad')]);
         const events: unknown[] = [];
         store.on('error', (e) => events.push(e));
         expect(await store.get('bad')).toBeNull();

@@ -4,7 +4,7 @@
  * expiry, and the writes of a session that is only read. Each framework is a row of
  * FRAMEWORKS; each app has the same routes (see framework.ts).
  */
-import { SessionRecordStore } from '@sessionsql/core';
+import { SessionRecordStore, sessionKey } from '@sessionsql/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { selectedDialects, useStoreHarness } from '../dialects.js';
 import { CookieClient } from './cookie-client.js';
@@ -59,7 +59,7 @@ for (const framework of FRAMEWORKS) {
 
       /** The user_id of the session's row; `[]` when there is no row. */
       const rowsOf = (sid: string | null) =>
-        h().query<{ user_id: string | null }>(`select user_id from ${h().qualifiedTable} where id = ?`, [sid]);
+        h().query<{ user_id: string | null }>(`select user_id from ${h().qualifiedTable} where id = ?`, [sid === null ? '' : sessionKey(sid)]);
 
       /** Signs `client` in as `user`, checks it reads back, and returns the session id. */
       async function signIn(client: CookieClient, user: string): Promise<string> {
@@ -84,7 +84,7 @@ for (const framework of FRAMEWORKS) {
           expect(await rowsOf(first)).toEqual([]);
         }
         expect(await rowsOf(second)).toEqual([{ user_id: 'alice' }]);
-        expect(await records.listSessionIdsForUser('alice')).toEqual([second]);
+        expect(await records.listSessionHandlesForUser('alice')).toEqual([second].map(sessionKey));
       });
 
       it('reads the session on every request; without one the client is anonymous', async () => {
@@ -109,7 +109,7 @@ for (const framework of FRAMEWORKS) {
         expect((await laptop.get<Me>('/me')).body).toEqual({ user: alice, sid: laptopSid });
         expect((await bobs.get<Me>('/me')).body).toEqual({ user: bob, sid: bobSid });
         await app.flush();
-        expect(await records.listSessionIdsForUser('alice')).toEqual([laptopSid]);
+        expect(await records.listSessionHandlesForUser('alice')).toEqual([laptopSid].map(sessionKey));
       });
 
       it("signs out other devices during another device's request: its end-of-request save does not bring the session back", async () => {
@@ -140,7 +140,7 @@ for (const framework of FRAMEWORKS) {
         expect((await laptop.get<Me>('/me')).body).toEqual({ user: alice, sid: laptopSid });
         await app.flush();
         expect(await rowsOf(phoneSid)).toEqual([]);
-        expect(await records.listSessionIdsForUser('alice')).toEqual([laptopSid]);
+        expect(await records.listSessionHandlesForUser('alice')).toEqual([laptopSid].map(sessionKey));
       });
 
       it('signs out: the row is gone and the client is anonymous', async () => {

@@ -9,6 +9,8 @@ export type {
   SessionBackend,
   SessionColumnTypes,
 } from './session-backend.js';
+export type { EncryptionKey } from './session-cipher.js';
+export { sessionKey } from './session-codec.js';
 export { sessionMigrations, type TableLocation } from './session-migrations.js';
 export { prepareQuery, type QueryParams, type SessionQueries } from './session-queries.js';
 export type {

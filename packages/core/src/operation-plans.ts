@@ -1,6 +1,14 @@
 import type { LoadedSessions } from './loaded-sessions.js';
 import type { ExecuteResult, PreparedQuery } from './session-backend.js';
-import { assertExpiry, assertSessionId, encodeSession, toMs } from './session-codec.js';
+import {
+  assertExpiry,
+  assertHandle,
+  assertSessionId,
+  encodeSession,
+  sessionKey,
+  toMs,
+  toUserId,
+} from './session-codec.js';
 import type { SessionObject } from './session-record.js';
 import { isUserIdValue } from './session-store-options.js';
 import type { StoreContext } from './store-context.js';
@@ -30,17 +38,18 @@ export class OperationPlans {
   /** Reads a live session; `withExpiry` also reads its expiry (needed by the throttle). */
   load<T>(id: string, withExpiry: boolean, make: (data: SessionObject, expiresAt: number) => T): Plan<T | null> {
     assertSessionId(id);
+    const key = sessionKey(id);
     const s = this.#store;
     const loaded = this.#loaded;
     return {
       query: withExpiry ? s.queries.getWithExpiry : s.queries.get,
-      values: [id, s.time(s.now())],
+      values: [key, s.time(s.now())],
       finish: ({ rows }: ExecuteResult<{ data: string; expires_at?: unknown }>) => {
         const row = rows[0];
-        const data = row === undefined ? null : s.decode(row.data);
+        const decoded = row === undefined ? null : s.decode(row.data, key);
         const expiresAt = withExpiry && row !== undefined ? toMs(row.expires_at) : Number.NaN;
-        loaded.loaded(id, data === null ? undefined : { expiresAt, text: row!.data });
-        return data === null ? null : make(data, expiresAt);
+        loaded.loaded(key, decoded === null ? undefined : { expiresAt, text: decoded.text });
+        return decoded === null ? null : make(decoded.data, expiresAt);
       },
     };
   }
@@ -52,26 +61,28 @@ export class OperationPlans {
   save(id: string, data: SessionObject, expiresAt: number): Plan<void> {
     assertSessionId(id);
     assertExpiry(expiresAt);
+    const key = sessionKey(id);
     const text = encodeSession(data);
     const userId = this.#userIdOf(data);
     const s = this.#store;
     const loaded = this.#loaded;
     const now = s.now();
-    if (loaded.skipSave(id, text, expiresAt, now)) return { value: undefined };
+    if (loaded.skipSave(key, text, expiresAt, now)) return { value: undefined };
     const time = s.time(now);
-    if (loaded.wasLoaded(id)) {
+    const stored = s.seal(text, key);
+    if (loaded.wasLoaded(key)) {
       return {
         query: s.queries.update,
-        values: [text, s.time(expiresAt), userId, time, id, time],
+        values: [stored, s.time(expiresAt), userId, time, key, time],
         finish: ({ affectedRows }) => {
-          if (affectedRows === 0) loaded.deleted(id);
-          else loaded.written(id, expiresAt, text);
+          if (affectedRows === 0) loaded.deleted(key);
+          else loaded.written(key, expiresAt, text);
         },
       };
     }
     return {
       query: s.queries.set,
-      values: [id, text, s.time(expiresAt), userId, time, time],
+      values: [key, stored, s.time(expiresAt), userId, time, time],
       finish: () => undefined,
     };
   }
@@ -80,35 +91,41 @@ export class OperationPlans {
   touch(id: string, expiresAt: number): Plan<void> {
     assertSessionId(id);
     assertExpiry(expiresAt);
+    const key = sessionKey(id);
     const s = this.#store;
     const loaded = this.#loaded;
     const now = s.now();
-    if (loaded.skipTouch(id, expiresAt, now)) return { value: undefined };
+    if (loaded.skipTouch(key, expiresAt, now)) return { value: undefined };
     const time = s.time(now);
     return {
       query: s.queries.touch,
-      values: [s.time(expiresAt), time, id, time],
+      values: [s.time(expiresAt), time, key, time],
       finish: ({ affectedRows }) => {
-        if (affectedRows > 0) loaded.written(id, expiresAt);
+        if (affectedRows > 0) loaded.written(key, expiresAt);
       },
     };
   }
 
-  /** Deletes a session, and remembers it so that a request still running cannot save it back. */
-  delete(id: string): Plan<void> {
-    assertSessionId(id);
+  /**
+   * Deletes a session by its id, or by its handle (`byHandle`, from a listing), and remembers
+   * it so that a request still running cannot save it back.
+   */
+  delete(idOrHandle: string, byHandle = false): Plan<void> {
+    if (byHandle) assertHandle(idOrHandle);
+    else assertSessionId(idOrHandle);
+    const key = byHandle ? idOrHandle : sessionKey(idOrHandle);
     const loaded = this.#loaded;
     return {
       query: this.#store.queries.destroy,
-      values: [id],
-      finish: () => loaded.deleted(id),
+      values: [key],
+      finish: () => loaded.deleted(key),
     };
   }
 
   #userIdOf(data: SessionObject): string | null {
     const userId = this.#store.options.getUserId(data);
     if (userId === undefined || userId === null) return null;
-    if (isUserIdValue(userId)) return String(userId);
+    if (isUserIdValue(userId)) return toUserId(userId);
     throw new TypeError(
       `sessionsql: getUserId returned ${userId === '' ? 'an empty string' : typeof userId}; return a non-empty string, a finite number, or undefined for an anonymous session.`,
     );

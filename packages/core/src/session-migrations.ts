@@ -19,31 +19,53 @@ export function sessionMigrations(
   const { schema, table } = where;
   const types = backend.columnTypes;
   const builder = (db: Kysely<any>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
+  const createTable = async (db: Kysely<any>) => {
+    await builder(db)
+      .createTable(table)
+      .ifNotExists()
+      .addColumn('id', sql.raw(types.id), (c) => c.primaryKey())
+      .addColumn('data', sql.raw(types.data), (c) => c.notNull())
+      .addColumn('expires_at', sql.raw(types.time), (c) => c.notNull())
+      .addColumn('user_id', sql.raw(types.id))
+      .addColumn('created_at', sql.raw(types.time), (c) => c.notNull())
+      .addColumn('updated_at', sql.raw(types.time), (c) => c.notNull())
+      .execute();
+    await builder(db).createIndex(`${table}_expires_at_idx`).ifNotExists().on(table).column('expires_at').execute();
+    const userIndex = builder(db)
+      .createIndex(`${table}_user_id_idx`)
+      .ifNotExists()
+      .on(table)
+      .columns(['user_id', 'expires_at']);
+    // Partial where possible: anonymous sessions, usually the majority, stay out of it.
+    await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
+  };
   return {
     '0001_create_sessions': {
       async up(db) {
         if (schema !== undefined) await db.schema.createSchema(schema).ifNotExists().execute();
-        await builder(db)
-          .createTable(table)
-          .ifNotExists()
-          .addColumn('id', sql.raw(types.id), (c) => c.primaryKey())
-          .addColumn('data', sql.raw(types.data), (c) => c.notNull())
-          .addColumn('expires_at', sql.raw(types.time), (c) => c.notNull())
-          .addColumn('user_id', sql.raw(types.id))
-          .addColumn('created_at', sql.raw(types.time), (c) => c.notNull())
-          .addColumn('updated_at', sql.raw(types.time), (c) => c.notNull())
-          .execute();
-        await builder(db).createIndex(`${table}_expires_at_idx`).ifNotExists().on(table).column('expires_at').execute();
-        const userIndex = builder(db)
-          .createIndex(`${table}_user_id_idx`)
-          .ifNotExists()
-          .on(table)
-          .columns(['user_id', 'expires_at']);
-        // Partial where possible: anonymous sessions, usually the majority, stay out of it.
-        await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
+        await createTable(db);
+      },
+    },
+    // Ids are stored as their SHA-256 (sessionKey) from now on. Rows of an older table keep
+    // their raw ids in `<table>_unhashed` until migrate() has moved them over in batches
+    // (moveUnhashedSessions), so that no one is signed out; a new table has none to move.
+    '0002_hash_session_ids': {
+      async up(db) {
+        const scoped = schema === undefined ? db : db.withSchema(schema);
+        const rows = await scoped.selectFrom(table).select('id').limit(1).execute();
+        if (rows.length === 0) return;
+        await builder(db).dropIndex(`${table}_expires_at_idx`).ifExists().execute();
+        await builder(db).dropIndex(`${table}_user_id_idx`).ifExists().execute();
+        await builder(db).alterTable(table).renameTo(unhashedTable(table)).execute();
+        await createTable(db);
       },
     },
   };
+}
+
+/** Where a table from before 0.2 keeps its rows (raw ids) until they are moved. */
+export function unhashedTable(table: string): string {
+  return `${table}_unhashed`;
 }
 
 /** A kysely `MigrationProvider` over {@link sessionMigrations}. */

@@ -8,7 +8,7 @@ import type { TableLocation } from './session-migrations.js';
  * `SessionBackend.statements`) keeps that order and meaning.
  */
 export interface SessionQueries {
-  /** (id, now) → rows `{ data }` of the live session. */
+  /** (key, now) → rows `{ data }` of the live session. Every `id` bound is a session's key (`sessionKey`), never its id. */
   readonly get: PreparedQuery;
   /** (id, now) → rows `{ data, expires_at }` of the live session (for `touchAfter`). */
   readonly getWithExpiry: PreparedQuery;
@@ -33,9 +33,7 @@ export interface SessionQueries {
   readonly deleteExpiredBatch: PreparedQuery;
   /** (userId, now, except) → deletes the user's live sessions but `except` ('' keeps none). */
   readonly clearForUser: PreparedQuery;
-  /** (userId, now) → one row `{ count }` of the user's live sessions. */
-  readonly countForUser: PreparedQuery;
-  /** (userId, now) → rows `{ id }` of the user's live sessions, newest first. */
+  /** (userId, now) → rows `{ id, data }` of the user's live sessions, newest first (counted once decoded). */
   readonly idsForUser: PreparedQuery;
   /** (userId, now, limit, offset) → the user's live sessions, newest first. */
   readonly listForUser: PreparedQuery;
@@ -171,22 +169,12 @@ function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQuer
         db.deleteFrom(t).where('user_id', '=', p.userId).where('expires_at', '>', p.now).where('id', '<>', p.except),
       false,
     ),
-    countForUser: prepare(
-      ['userId', 'now'],
-      (p) =>
-        db
-          .selectFrom(t)
-          .select((eb) => eb.fn.countAll().as('count'))
-          .where('user_id', '=', p.userId)
-          .where('expires_at', '>', p.now),
-      true,
-    ),
     idsForUser: prepare(
       ['userId', 'now'],
       (p) =>
         db
           .selectFrom(t)
-          .select('id')
+          .select(['id', 'data'])
           .where('user_id', '=', p.userId)
           .where('expires_at', '>', p.now)
           .orderBy('created_at', 'desc')

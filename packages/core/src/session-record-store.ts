@@ -5,7 +5,8 @@ import { migrateSessionTable } from './migrate-session-table.js';
 import { OperationPlans, type Plan } from './operation-plans.js';
 import { runPlanNow } from './run-plan-now.js';
 import type { BackendName, ExecuteResult, PreparedQuery, SessionBackend } from './session-backend.js';
-import { decodeSession } from './session-codec.js';
+import { SessionCipher } from './session-cipher.js';
+import { assertSessionId, sessionKey } from './session-codec.js';
 import type { TableLocation } from './session-migrations.js';
 import { compileSessionQueries, type SessionQueries } from './session-queries.js';
 import type {
@@ -19,10 +20,16 @@ import type {
   UserSession,
 } from './session-record.js';
 import type { SessionStoreError } from './session-store-error.js';
-import { type ResolvedStoreOptions, resolveStoreOptions, type SessionStoreOptions } from './session-store-options.js';
+import {
+  encryptionKeysOf,
+  type ResolvedStoreOptions,
+  resolveStoreOptions,
+  type SessionStoreOptions,
+} from './session-store-options.js';
 import { type Callback, settle } from './settle.js';
 import type { StoreContext } from './store-context.js';
 import { reportError, StoreErrors } from './store-errors.js';
+import { StoredData } from './stored-data.js';
 import { UserSessions } from './user-sessions.js';
 
 /** How a subclass or adapter builds a record store: the option keys it adds, and its name for errors. */
@@ -68,6 +75,7 @@ export class SessionRecordStore extends EventEmitter {
   readonly #queries: SessionQueries;
   readonly #errors: StoreErrors;
   readonly #loaded: LoadedSessions;
+  readonly #stored: StoredData;
   readonly #plans: OperationPlans;
   readonly #users: UserSessions;
   readonly #pruner: ExpiredPruner;
@@ -88,6 +96,8 @@ export class SessionRecordStore extends EventEmitter {
   ) {
     super();
     this.options = resolveStoreOptions(options, config.ownKeys, config.owner ?? 'SessionRecordStore');
+    const keys = encryptionKeysOf(options?.encryptionKeys);
+    const cipher = keys === undefined ? undefined : new SessionCipher(keys);
     const db = typeof backend === 'function' ? backend() : backend;
     this.#db = db;
     this.backend = db.name;
@@ -100,6 +110,7 @@ export class SessionRecordStore extends EventEmitter {
       throw error;
     }
     this.#errors = new StoreErrors(db, this.options.tableName);
+    this.#stored = new StoredData(cipher, this.options.readUnencrypted, this.#errors, (error) => this.#report(error));
     this.#loaded = new LoadedSessions(this.options.touchAfterMs);
     this.#migrated = !this.options.autoMigrate;
     const context = this.#context();
@@ -149,12 +160,12 @@ export class SessionRecordStore extends EventEmitter {
     return this.#dispatch('destroy', callback, () => this.#plans.delete(id)) as Promise<void>;
   }
 
-  /** Every live session, keyed by id. */
+  /** Every live session, keyed by handle (the stored hash of its id). */
   async all<Data = SessionObject>(): Promise<SessionsById<Data>> {
     const { rows } = await this.#run<{ id: string; data: string }>('all', this.#queries.all, [this.#time(this.#now())]);
     const result: SessionsById<Data> = {};
     for (const row of rows) {
-      const data = this.#decode(row.data);
+      const data = this.#stored.decode(row.data, row.id)?.data ?? null;
       // defineProperty: an id such as "__proto__" must become a key, not a prototype.
       if (data !== null)
         Object.defineProperty(result, row.id, { value: data, enumerable: true, writable: true, configurable: true });
@@ -187,9 +198,24 @@ export class SessionRecordStore extends EventEmitter {
     return this.#users.countForUser(userId);
   }
 
-  /** The ids of the user's live sessions, newest first. */
-  listSessionIdsForUser(userId: string | number): Promise<string[]> {
-    return this.#users.idsForUser(userId);
+  /** The handles of the user's live sessions, newest first (see {@link UserSession.handle}). */
+  listSessionHandlesForUser(userId: string | number): Promise<string[]> {
+    return this.#users.handlesForUser(userId);
+  }
+
+  /**
+   * The handle of the session `sessionId`, as listings show it: tells which listed session is
+   * the current one.
+   * @example devices.map((d) => ({ ...d, current: d.handle === records.handleOf(req.sessionID) }))
+   */
+  handleOf(sessionId: string): string {
+    assertSessionId(sessionId);
+    return sessionKey(sessionId);
+  }
+
+  /** Deletes the session a listing named by `handle` ("sign out this device"). */
+  deleteByHandle(handle: string): Promise<void> {
+    return this.#dispatch('destroy', undefined, () => this.#plans.delete(handle, true)) as Promise<void>;
   }
 
   /**
@@ -228,7 +254,10 @@ export class SessionRecordStore extends EventEmitter {
    */
   async migrate(): Promise<void> {
     this.#assertOpen('migrate');
-    await migrateSessionTable(this.#db, this.#where, this.#lockName('migrate'), this.#errors);
+    const stored = this.#stored;
+    await migrateSessionTable(this.#db, this.#where, this.#lockName('migrate'), this.#errors, (text, key) =>
+      stored.seal(text, key),
+    );
   }
 
   /**
@@ -303,15 +332,6 @@ export class SessionRecordStore extends EventEmitter {
     if (this.#closing !== undefined) throw this.#errors.closed(operation);
   }
 
-  #decode(text: string): SessionObject | null {
-    try {
-      return decodeSession(text);
-    } catch (cause) {
-      this.#report(this.#errors.corrupt(cause));
-      return null;
-    }
-  }
-
   #report(error: SessionStoreError): void {
     reportError(error, this.options.onError, this);
   }
@@ -339,7 +359,8 @@ export class SessionRecordStore extends EventEmitter {
       ready: () => (this.#migrated ? Promise.resolve() : this.ready()),
       now: () => this.#now(),
       time: (ms) => this.#time(ms),
-      decode: (text) => this.#decode(text),
+      decode: (stored, key) => this.#stored.decode(stored, key),
+      seal: (text, key) => this.#stored.seal(text, key),
       closing: () => this.#closing !== undefined,
       report: (error) => this.#report(error),
       lockName: (purpose) => this.#lockName(purpose),

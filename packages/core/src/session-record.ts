@@ -22,7 +22,12 @@ export interface SessionRecord<Data = SessionObject> {
 
 /** A user's live session, as listed by `listSessionsForUser`. */
 export interface UserSession<Data = SessionObject> {
-  readonly id: string;
+  /**
+   * The session's handle: names it to `deleteByHandle` ("sign out this device") and tells the
+   * current one (`handleOf(currentSessionId)`), but is no cookie: the table stores a hash of
+   * each session id, never the id.
+   */
+  readonly handle: string;
   readonly userId: string;
   /** When the session was first saved, in milliseconds since the epoch. */
   readonly createdAt: number;
@@ -35,7 +40,8 @@ export interface UserSession<Data = SessionObject> {
 
 /** One live session as yielded by `dump`. */
 export interface DumpedSession<Data = SessionObject> {
-  readonly id: string;
+  /** The session's handle (the hash of its id it is stored under); see {@link UserSession.handle}. */
+  readonly handle: string;
   /** The session's user, or null for an anonymous session. */
   readonly userId: string | null;
   /** When the session expires, in milliseconds since the epoch. */
@@ -63,5 +69,5 @@ export interface DumpOptions {
   pageSize?: number;
 }
 
-/** Sessions keyed by id, as returned by `all`. */
-export type SessionsById<Data = SessionObject> = { [sessionId: string]: Data };
+/** Sessions keyed by handle (the stored hash of each id), as returned by `all`. */
+export type SessionsById<Data = SessionObject> = { [handle: string]: Data };

@@ -8,6 +8,9 @@
  * - `PRUNE_FAILED`: the background deletion of expired sessions failed; it runs again later.
  * - `DATA_REJECTED`: the database refused the session data (for example a `\u0000` in a
  *   string on PostgreSQL `jsonb`); nothing was written.
+ * - `DECRYPTION_FAILED`: a stored session could not be decrypted (its key is not in
+ *   `encryptionKeys`, it was altered, or it is plaintext while encryption is required); the
+ *   session is treated as missing.
  * - `STORE_CLOSED`: the store was used after `close()`.
  */
 export type SessionStoreErrorCode =
@@ -17,6 +20,7 @@ export type SessionStoreErrorCode =
   | 'CORRUPT_SESSION'
   | 'PRUNE_FAILED'
   | 'DATA_REJECTED'
+  | 'DECRYPTION_FAILED'
   | 'STORE_CLOSED';
 
 /**

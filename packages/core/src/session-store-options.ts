@@ -94,6 +94,25 @@ export interface SessionStoreOptions {
    */
   touchAfterMs?: number;
   /**
+   * Keys for encrypting session data at rest (AES-256-GCM, authenticated): each 32 bytes, as
+   * bytes or a base64 or hex string (`openssl rand -base64 32`). The first encrypts; every
+   * one decrypts, so to rotate put a new key first and drop the old one once every session
+   * written with it has expired (`ttlMs`, or your cookie's `maxAge`). The data column then
+   * holds ciphertext only; user ids and times stay readable so that per-user operations and
+   * pruning still work. A session that cannot be decrypted (its key is gone, it was altered)
+   * is reported as DECRYPTION_FAILED and treated as missing, never returned as stored.
+   * @default none: data is stored as JSON
+   * @example encryptionKeys: [process.env.SESSION_KEY_NEW!, process.env.SESSION_KEY_OLD!]
+   */
+  encryptionKeys?: readonly (string | Uint8Array)[];
+  /**
+   * With `encryptionKeys`, also read sessions stored unencrypted (from before encryption was
+   * turned on) instead of refusing them; each is encrypted at its next save. Turn it on for
+   * one session lifetime when enabling encryption, so that no one is signed out, then off.
+   * @default false
+   */
+  readUnencrypted?: boolean;
+  /**
    * The current time in milliseconds since the epoch. Replace it only in tests.
    * @default Date.now
    */
@@ -110,6 +129,9 @@ export interface ResolvedStoreOptions {
   readonly onError: ((error: SessionStoreError) => void) | undefined;
   readonly getUserId: GetUserId;
   readonly touchAfterMs: number;
+  /** Whether session data is encrypted (the keys themselves are kept out of the options). */
+  readonly encrypted: boolean;
+  readonly readUnencrypted: boolean;
   readonly clock: () => number;
 }
 
@@ -140,6 +162,23 @@ export function wholeNumber(
   return value;
 }
 
+function optionalBoolean(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`sessionsql: option \`${option}\` must be true or false.`);
+  return value;
+}
+
+/** The `encryptionKeys` option checked for shape (each key's length is checked by the cipher); undefined when off. */
+export function encryptionKeysOf(value: unknown): readonly unknown[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError(
+      'sessionsql: option `encryptionKeys` must be a non-empty array of 32-byte keys, newest first (leave it out to store data unencrypted).',
+    );
+  }
+  return [...value];
+}
+
 function optionalFunction<F>(option: string, value: unknown): F | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') {
@@ -158,6 +197,8 @@ export const STORE_OPTION_KEYS: readonly string[] = Object.freeze([
   'onError',
   'getUserId',
   'touchAfterMs',
+  'encryptionKeys',
+  'readUnencrypted',
   'clock',
 ]);
 
@@ -232,6 +273,8 @@ export function resolveStoreOptions(
     onError: optionalFunction<(error: SessionStoreError) => void>('onError', o.onError),
     getUserId: optionalFunction<GetUserId>('getUserId', o.getUserId) ?? defaultGetUserId,
     touchAfterMs: wholeNumber('touchAfterMs', o.touchAfterMs, 0, 0, MAX_TOUCH_AFTER_MS),
+    encrypted: encryptionKeysOf(o.encryptionKeys) !== undefined,
+    readUnencrypted: optionalBoolean('readUnencrypted', o.readUnencrypted, false),
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
   });
 }

@@ -24,8 +24,14 @@ export interface StoreContext {
   now(): number;
   /** `ms` as the backend binds a time. */
   time(ms: number): unknown;
-  /** Stored JSON text as an object, or null (reported as CORRUPT_SESSION) when it cannot be decoded. */
-  decode(text: string): SessionObject | null;
+  /**
+   * A stored value of the session stored under `key` as its data and its JSON text
+   * (decrypted), or null when it cannot be decoded or decrypted (reported as
+   * CORRUPT_SESSION or DECRYPTION_FAILED).
+   */
+  decode(stored: string, key: string): { data: SessionObject; text: string } | null;
+  /** What is stored for the session JSON `text` under `key` (encrypted with `encryptionKeys`). */
+  seal(text: string, key: string): string;
   /** Whether `close()` was called. */
   closing(): boolean;
   /** Sends an error that has no caller to `onError`, the `'error'` event or a warning. */

@@ -1,6 +1,43 @@
 import type { SessionBackend } from './session-backend.js';
 import { SessionStoreError } from './session-store-error.js';
 
+/**
+ * Fields of driver errors that may quote the statement's values (PostgreSQL's `detail`,
+ * `where`, `hint`, `internalQuery`; pg's `query`): a session's data or id must never travel
+ * with an error, so these are left out of the `cause` the store attaches.
+ */
+const UNSAFE_FIELDS = [
+  'detail',
+  'where',
+  'hint',
+  'internalQuery',
+  'internalPosition',
+  'position',
+  'query',
+  'parameters',
+];
+
+/**
+ * A copy of a driver error without the fields that may carry session data, keeping what
+ * tells the cause: name, message, code, severity, routine, table, column, constraint, stack.
+ */
+export function scrubCause(cause: unknown): unknown {
+  if (typeof cause !== 'object' || cause === null) return cause;
+  const error = cause as { [key: string]: unknown };
+  if (!UNSAFE_FIELDS.some((field) => error[field] !== undefined)) return cause;
+  const copy = new Error(String(error.message ?? ''));
+  for (const field of ['name', 'code', 'severity', 'routine', 'schema', 'table', 'column', 'constraint', 'stack']) {
+    if (error[field] !== undefined)
+      Object.defineProperty(copy, field, {
+        value: error[field],
+        enumerable: field !== 'stack' && field !== 'name',
+        writable: true,
+        configurable: true,
+      });
+  }
+  return copy;
+}
+
 /** The driver's own words for a failure, for the end of our message. */
 export function describeCause(cause: unknown): string {
   const error = cause as { message?: unknown; code?: unknown } | null;
@@ -32,13 +69,13 @@ export class StoreErrors {
       return new SessionStoreError(
         'DATA_REJECTED',
         `sessionsql: ${this.#backend.name} refused the session data (${describeCause(cause)}); nothing was written. Remove the offending value from the session.`,
-        { cause },
+        { cause: scrubCause(cause) },
       );
     }
     return new SessionStoreError(
       'QUERY_FAILED',
       `sessionsql: ${operation} on ${this.table} failed: ${describeCause(cause)}`,
-      { cause },
+      { cause: scrubCause(cause) },
     );
   }
 
@@ -48,7 +85,7 @@ export class StoreErrors {
     return new SessionStoreError(
       'CONNECTION_FAILED',
       `sessionsql: cannot connect to ${name} at ${location}: ${describeCause(cause)}. Check that the server is running and reachable from here, and that the user, password and database name are right.`,
-      { cause },
+      { cause: scrubCause(cause) },
     );
   }
 
@@ -58,7 +95,7 @@ export class StoreErrors {
     return new SessionStoreError(
       'MIGRATION_FAILED',
       `sessionsql: creating the session table ${this.table} failed: ${describeCause(cause)}. Check that the database user may create tables there, or create it with store.migrate() as a user who may.`,
-      { cause },
+      { cause: scrubCause(cause) },
     );
   }
 
@@ -68,7 +105,7 @@ export class StoreErrors {
     return new SessionStoreError(
       'CONNECTION_FAILED',
       `sessionsql: an idle ${name} connection to ${location} failed (${describeCause(cause)}); it is replaced on the next query.`,
-      { cause },
+      { cause: scrubCause(cause) },
     );
   }
 
@@ -77,16 +114,23 @@ export class StoreErrors {
     return new SessionStoreError(
       'PRUNE_FAILED',
       `sessionsql: deleting expired sessions from ${this.table} failed; it is tried again at the next interval. ${describeCause(cause)}`,
-      { cause },
+      { cause: scrubCause(cause) },
     );
   }
 
-  /** A stored row could not be decoded; the session is treated as missing. */
-  corrupt(cause: unknown): SessionStoreError {
+  /** A stored row could not be decoded; the session is treated as missing. `why` holds no data. */
+  corrupt(why: string): SessionStoreError {
     return new SessionStoreError(
       'CORRUPT_SESSION',
-      `sessionsql: a stored session in ${this.table} could not be decoded (${(cause as Error)?.message ?? String(cause)}) and is treated as missing; the next save overwrites it.`,
-      { cause },
+      `sessionsql: a stored session in ${this.table} could not be decoded (${why}) and is treated as missing; the next save overwrites it.`,
+    );
+  }
+
+  /** A stored row could not be decrypted; the session is treated as missing. `why` holds no data. */
+  decryption(why: string): SessionStoreError {
+    return new SessionStoreError(
+      'DECRYPTION_FAILED',
+      `sessionsql: a stored session in ${this.table} could not be decrypted: ${why}. It is treated as missing.`,
     );
   }
 

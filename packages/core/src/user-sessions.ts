@@ -1,4 +1,4 @@
-import { assertSessionId, toMs, toUserId } from './session-codec.js';
+import { assertSessionId, sessionKey, toMs, toUserId } from './session-codec.js';
 import type {
   ClearForUserOptions,
   DumpedSession,
@@ -33,28 +33,25 @@ export class UserSessions {
     const { affectedRows } = await s.run('clearSessionsForUser', s.queries.clearForUser, [
       id,
       s.time(s.now()),
-      except ?? '',
+      except === undefined ? '' : sessionKey(except),
     ]);
     return affectedRows;
   }
 
-  /** The number of the user's live sessions. */
+  /** The number of the user's live sessions (a session that cannot be decoded is not counted). */
   async countForUser(userId: string | number): Promise<number> {
+    return (await this.handlesForUser(userId)).length;
+  }
+
+  /** The handles of the user's live sessions, newest first (a session that cannot be decoded is left out). */
+  async handlesForUser(userId: string | number): Promise<string[]> {
     const id = toUserId(userId);
     const s = this.#store;
-    const { rows } = await s.run<{ count: unknown }>('countSessionsForUser', s.queries.countForUser, [
+    const { rows } = await s.run<{ id: string; data: string }>('listSessionHandlesForUser', s.queries.idsForUser, [
       id,
       s.time(s.now()),
     ]);
-    return Number(rows[0]?.count ?? 0);
-  }
-
-  /** The ids of the user's live sessions, newest first. */
-  async idsForUser(userId: string | number): Promise<string[]> {
-    const id = toUserId(userId);
-    const s = this.#store;
-    const { rows } = await s.run<{ id: string }>('listSessionIdsForUser', s.queries.idsForUser, [id, s.time(s.now())]);
-    return rows.map((row) => row.id);
+    return rows.filter((row) => s.decode(row.data, row.id) !== null).map((row) => row.id);
   }
 
   /** The user's live sessions, newest first, with times and data. */
@@ -76,10 +73,10 @@ export class UserSessions {
     }>('listSessionsForUser', s.queries.listForUser, [id, s.time(s.now()), limit, offset]);
     const sessions: UserSession<Data>[] = [];
     for (const row of rows) {
-      const data = s.decode(row.data);
+      const data = s.decode(row.data, row.id)?.data ?? null;
       if (data === null) continue;
       sessions.push({
-        id: row.id,
+        handle: row.id,
         userId: row.user_id,
         createdAt: toMs(row.created_at),
         updatedAt: toMs(row.updated_at),
@@ -110,9 +107,10 @@ export class UserSessions {
         [now, afterId, pageSize],
       );
       for (const row of rows) {
-        const data = s.decode(row.data);
-        if (data !== null)
-          yield { id: row.id, userId: row.user_id, expiresAt: toMs(row.expires_at), data: data as Data };
+        const data = s.decode(row.data, row.id)?.data ?? null;
+        if (data !== null) {
+          yield { handle: row.id, userId: row.user_id, expiresAt: toMs(row.expires_at), data: data as Data };
+        }
       }
       if (rows.length < pageSize) return;
       afterId = rows[rows.length - 1]!.id;

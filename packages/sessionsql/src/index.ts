@@ -8,6 +8,7 @@ export {
   type SessionRecord,
   SessionRecordStore,
   SessionStoreError,
+  sessionKey,
   type SessionStoreErrorCode,
   type SessionStoreOptions,
   SqlSessionStore,

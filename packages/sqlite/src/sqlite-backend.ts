@@ -83,13 +83,43 @@ function isDatabaseHandle(value: unknown): value is SqliteDatabase {
   return typeof v === 'object' && v !== null && typeof v.prepare === 'function' && typeof v.pragma === 'function';
 }
 
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+/** Blocks this thread for `ms` milliseconds, as SQLite's own busy handler does. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `pragma`, again after a short and growing pause while it fails with SQLITE_BUSY, for at
+ * most the busy timeout. Switching a new file to WAL needs its write lock after reading it, and
+ * SQLite answers SQLITE_BUSY at once, without the busy timeout, when another process (also
+ * opening the file) holds that lock: several processes starting on a new file would otherwise
+ * fail now and then with "database is locked".
+ */
+function pragmaWhenFree(db: SqliteDatabase, pragma: string): unknown {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return db.pragma(pragma);
+    } catch (error) {
+      const pause = Math.min(2 ** attempt, 100, deadline - Date.now());
+      if (!isBusy(error) || pause <= 0) throw error;
+      sleepSync(pause);
+    }
+  }
+}
+
 function open(database: string): SqliteDatabase {
   let db: SqliteDatabase | undefined;
   try {
     db = new Database(database);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!db.memory) {
-      db.pragma('journal_mode = WAL');
+      pragmaWhenFree(db, 'journal_mode = WAL');
       // In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits.
       db.pragma('synchronous = NORMAL');
     }
@@ -150,7 +180,10 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     executeSync,
 
     async withLock<T>(name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {
-      const key = `${scope}\u0000${name}`;
+      // One lock per file, whatever its name: two connections of this process must never hold
+      // write transactions on one file at once (the waiting one would block the thread that the
+      // holder needs to commit), even for different tables.
+      const key = scope;
       let held = heldLocks.get(key);
       if (held !== undefined && !wait) return { acquired: false };
       while (held !== undefined) {

@@ -149,7 +149,7 @@ export class ExpressSessionStore extends EventEmitter {
     });
   }
 
-  /** Every live session, keyed by session id. */
+  /** Every live session, keyed by handle (the table stores a hash of each id, never the id). */
   all(): Promise<SessionsById<ExpressSessionData>>;
   all(callback: Callback<SessionsById<ExpressSessionData>>): Promise<undefined>;
   all(callback?: Callback<SessionsById<ExpressSessionData>>): Promise<SessionsById<ExpressSessionData> | undefined> {
@@ -201,11 +201,26 @@ export class ExpressSessionStore extends EventEmitter {
     return settle(this.records.countSessionsForUser(userId), callback);
   }
 
-  /** The ids of the user's live sessions, newest first. */
-  listSessionIdsForUser(userId: string | number): Promise<string[]>;
-  listSessionIdsForUser(userId: string | number, callback: Callback<string[]>): Promise<undefined>;
-  listSessionIdsForUser(userId: string | number, callback?: Callback<string[]>): Promise<string[] | undefined> {
-    return settle(this.records.listSessionIdsForUser(userId), callback);
+  /** The handles of the user's live sessions, newest first (see {@link UserSession.handle}). */
+  listSessionHandlesForUser(userId: string | number): Promise<string[]>;
+  listSessionHandlesForUser(userId: string | number, callback: Callback<string[]>): Promise<undefined>;
+  listSessionHandlesForUser(userId: string | number, callback?: Callback<string[]>): Promise<string[] | undefined> {
+    return settle(this.records.listSessionHandlesForUser(userId), callback);
+  }
+
+  /**
+   * The handle listings show for the session `sessionId`.
+   * @example const current = store.handleOf(req.sessionID)
+   */
+  handleOf(sessionId: string): string {
+    return this.records.handleOf(sessionId);
+  }
+
+  /** Deletes the session a listing named by `handle` ("sign out this device"). */
+  deleteByHandle(handle: string): Promise<void>;
+  deleteByHandle(handle: string, callback: Callback<void>): Promise<void>;
+  deleteByHandle(handle: string, callback?: Callback<void>): Promise<void> {
+    return settle(this.records.deleteByHandle(handle), callback) as Promise<void>;
   }
 
   /**
