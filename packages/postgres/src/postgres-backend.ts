@@ -52,12 +52,197 @@ const CONNECTION_CODES = new Set([
   '57P03',
 ]);
 
+/** Default of `queryTimeoutMs`: how long one statement may wait for PostgreSQL's answer. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/** The longest delay `setTimeout` takes. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * A connection failure the backend recognized, with a message saying what happened and what
+ * to change; pg's own error is the `cause`. `code` is one of `SESSIONSQL_QUERY_TIMEOUT` (no
+ * answer to a statement within `queryTimeoutMs`), `SESSIONSQL_CONNECT_TIMEOUT` (a new
+ * connection not set up in time), `SESSIONSQL_POOL_TIMEOUT` (no free connection in time),
+ * `SESSIONSQL_SSL_REFUSED`, `SESSIONSQL_SSL_CERTIFICATE`.
+ */
+class PostgresConnectionError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'PostgresConnectionError';
+    this.code = code;
+  }
+}
+
+/** Errors raised while getting a connection: every one of them is a connection failure. */
+const CONNECT_FAILURES = new WeakSet<object>();
+
 function isConnectionError(error: unknown): boolean {
+  if (error instanceof PostgresConnectionError) return true;
+  if (typeof error === 'object' && error !== null && CONNECT_FAILURES.has(error)) return true;
   const e = error as { code?: unknown; message?: unknown } | null;
   const code = String(e?.code ?? '');
   if (CONNECTION_CODES.has(code) || code.startsWith('28') || code.startsWith('08')) return true;
   const message = String(e?.message ?? '');
-  return /^Connection terminated|timeout expired|connection timeout/i.test(message);
+  return /^Connection terminated|timeout expired|connection timeout|timeout exceeded when trying to connect|not queryable|^Query read timeout/i.test(
+    message,
+  );
+}
+
+/** pg's words for an error, or its code (Node's AggregateError of a refused host has no message). */
+function wordsOf(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown } | null;
+  if (typeof e?.message === 'string' && e.message !== '') return e.message;
+  return typeof e?.code === 'string' ? e.code : String(error);
+}
+
+/** How long the store waits for a connection, and what to change to wait longer. */
+interface ConnectWait {
+  readonly ms: number;
+  /** Whether the pool times out itself (`connectionTimeoutMillis`); otherwise the backend's timer does. */
+  readonly byPool: boolean;
+  readonly hint: string;
+}
+
+function connectWait(pool: pg.Pool, ownsPool: boolean, queryTimeoutMs: number): ConnectWait {
+  const own = (pool as unknown as { options?: pg.PoolConfig }).options?.connectionTimeoutMillis;
+  if (typeof own === 'number' && own > 0 && Number.isFinite(own)) {
+    return {
+      ms: own,
+      byPool: true,
+      hint: ownsPool
+        ? 'if the server is only slow, raise poolConfig.connectionTimeoutMillis or connect_timeout (seconds) in the URL'
+        : "this wait is your pg.Pool's connectionTimeoutMillis",
+    };
+  }
+  return {
+    ms: queryTimeoutMs,
+    byPool: false,
+    hint: 'this wait is queryTimeoutMs, as the pg.Pool has no connectionTimeoutMillis of its own',
+  };
+}
+
+/**
+ * What a failure to get a connection means, said plainly: a timeout names the wait and what
+ * sets it, a refused or unverifiable SSL says what to change; any other error is kept as is
+ * and counted as a connection failure.
+ */
+function connectFailure(error: unknown, wait: ConnectWait): unknown {
+  const message = wordsOf(error);
+  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  if (message === 'timeout exceeded when trying to connect') {
+    return new PostgresConnectionError(
+      'SESSIONSQL_POOL_TIMEOUT',
+      `no free connection in the pool within ${wait.ms} ms: every connection stayed busy, or the server did not answer; ${wait.hint}`,
+      error,
+    );
+  }
+  if (/^Connection terminated due to connection timeout|^timeout expired/.test(message)) {
+    return new PostgresConnectionError(
+      'SESSIONSQL_CONNECT_TIMEOUT',
+      `PostgreSQL did not complete a new connection within ${wait.ms} ms; ${wait.hint}`,
+      error,
+    );
+  }
+  if (message === 'The server does not support SSL connections') {
+    return new PostgresConnectionError(
+      'SESSIONSQL_SSL_REFUSED',
+      'the server refused SSL: it takes no encrypted connections, but the connection settings ask for SSL (sslmode or ssl in the URL, or ssl in the pool settings). Turn SSL on in the server (ssl = on in postgresql.conf), or connect without it (sslmode=disable) on a network you trust',
+      error,
+    );
+  }
+  if (/CERT|SIGNATURE|ALTNAME|HOSTNAME/.test(code)) {
+    return new PostgresConnectionError(
+      'SESSIONSQL_SSL_CERTIFICATE',
+      `the server's SSL certificate was not accepted (${message}): give the authority that signed it with sslrootcert=/path/to/ca.pem (sslmode=verify-full also checks the host name, verify-ca does not), or use sslmode=require to encrypt without checking it`,
+      error,
+    );
+  }
+  if (typeof error === 'object' && error !== null) CONNECT_FAILURES.add(error);
+  return error;
+}
+
+/** Resolves `pool.connect()` or rejects with `onTimeout()` after `ms`; a late connection goes back to the pool. */
+function connectWithin(pool: pg.Pool, ms: number, onTimeout: () => Error): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(onTimeout());
+    }, ms);
+    pool.connect().then(
+      (client) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(client);
+        } else client.release();
+      },
+      (error: unknown) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(error);
+        }
+      },
+    );
+  });
+}
+
+/**
+ * One connection checked out of the pool. Each statement waits at most `timeoutMs` for its
+ * answer (pg's `query_timeout`, set on each statement); a connection that timed out or failed is never reused:
+ * later statements on it fail at once and `release()` discards it (its socket is destroyed).
+ */
+class Lease {
+  readonly #client: pg.PoolClient;
+  readonly #timeoutMs: number;
+  #broken: Error | undefined;
+  readonly #onError = (error: Error) => {
+    this.#broken ??= error;
+  };
+
+  constructor(client: pg.PoolClient, timeoutMs: number) {
+    this.#client = client;
+    this.#timeoutMs = timeoutMs;
+    // A checked-out client has no pool listener: without one its 'error' would crash the process.
+    client.on('error', this.#onError);
+  }
+
+  query(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null | undefined, result?: pg.QueryResult) => {
+        if (error === null || error === undefined) {
+          resolve(result!);
+          return;
+        }
+        let failure: Error = error;
+        if (error.message === 'Query read timeout') {
+          failure = new PostgresConnectionError(
+            'SESSIONSQL_QUERY_TIMEOUT',
+            `PostgreSQL did not answer within ${this.#timeoutMs} ms (queryTimeoutMs); the connection was closed and the next call opens a new one. The network or the server may be down or overloaded; raise queryTimeoutMs if statements legitimately take longer`,
+            error,
+          );
+        }
+        if (isConnectionError(failure)) this.#broken ??= failure;
+        reject(failure);
+      };
+      try {
+        this.#client.query({ ...config, query_timeout: this.#timeoutMs } as pg.QueryConfig, done);
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+  }
+
+  release(): void {
+    this.#client.off('error', this.#onError);
+    // With an error pg-pool removes the client and ends it; a client with a statement still
+    // running has its socket destroyed rather than waiting for an answer that may never come.
+    this.#client.release(this.#broken);
+  }
 }
 
 /** A 64-bit advisory lock key derived from a lock name. */
@@ -66,24 +251,26 @@ function lockKey(name: string): string {
 }
 
 /**
- * Where a pool connects, without credentials: `host:port/database`.
+ * Where a pool connects, without credentials: `host:port/database`, as pg resolves it (the
+ * URL's `host` and `port` parameters win over its authority, then the `PG*` variables).
  */
 export function describePool(pool: pg.Pool): string {
   const options = (pool as unknown as { options?: pg.PoolConfig }).options ?? {};
-  let host = options.host;
-  let port = options.port === undefined ? undefined : String(options.port);
-  let database = options.database;
-  if (typeof options.connectionString === 'string') {
-    try {
-      const url = new URL(options.connectionString);
-      host ??= decodeURIComponent(url.hostname) || url.searchParams.get('host') || undefined;
-      port ??= url.port || undefined;
-      database ??= decodeURIComponent(url.pathname.slice(1)) || undefined;
-    } catch {
-      // An unparsable string is pg's to reject; never echo it, it may hold a password.
-    }
+  let host: string | undefined;
+  let port: string | undefined;
+  let database: string | undefined;
+  try {
+    // A client that never connects: pg's own reading of the settings, nothing is opened.
+    const resolved = new pg.Client(options) as unknown as { host?: string; port?: number; database?: string };
+    host = resolved.host || undefined;
+    port = Number.isFinite(resolved.port) ? String(resolved.port) : undefined;
+    database = resolved.database ?? undefined;
+  } catch {
+    // Settings pg cannot read fail on connect, with pg's reason; never echo them, they may hold a password.
   }
-  return `${host ?? process.env.PGHOST ?? 'localhost'}:${port ?? process.env.PGPORT ?? 5432}/${database ?? process.env.PGDATABASE ?? ''}`;
+  host ??= options.host ?? process.env.PGHOST ?? 'localhost';
+  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  return `${host}:${port ?? options.port ?? process.env.PGPORT ?? 5432}/${database ?? options.database ?? process.env.PGDATABASE ?? ''}`;
 }
 
 /** Options of {@link createPostgresBackend}. */
@@ -94,14 +281,62 @@ export interface PostgresBackendOptions {
   ownsPool: boolean;
   /** Schema holding the table. */
   schema: string;
+  /**
+   * Most milliseconds one statement waits for its answer; also the most the store waits for
+   * a connection from a pool that has no `connectionTimeoutMillis` of its own. A connection
+   * that times out is closed, never reused.
+   * @default 10_000
+   */
+  queryTimeoutMs?: number;
 }
 
 /**
  * The PostgreSQL side of a store over a `pg.Pool`: hot-path statements run as named prepared
  * statements, locks are session advisory locks.
+ *
+ * No wait is unbounded, on any pool: getting a connection waits at most the pool's
+ * `connectionTimeoutMillis` (or `queryTimeoutMs` when it has none), and every statement at
+ * most `queryTimeoutMs` for its answer, after which its connection is destroyed rather than
+ * returned to the pool. The pool's own settings are never changed.
  */
-export function createPostgresBackend({ pool, ownsPool, schema }: PostgresBackendOptions): SessionBackend {
-  const kysely = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+export function createPostgresBackend({
+  pool,
+  ownsPool,
+  schema,
+  queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
+}: PostgresBackendOptions): SessionBackend {
+  const wait = connectWait(pool, ownsPool, queryTimeoutMs);
+  const acquire = async (): Promise<Lease> => {
+    try {
+      const client = wait.byPool
+        ? await pool.connect()
+        : await connectWithin(
+            pool,
+            wait.ms,
+            () =>
+              new PostgresConnectionError(
+                'SESSIONSQL_POOL_TIMEOUT',
+                `no connection from the pool within ${wait.ms} ms: every connection stayed busy, or the server did not answer; ${wait.hint}`,
+                undefined,
+              ),
+          );
+      return new Lease(client, queryTimeoutMs);
+    } catch (error) {
+      throw connectFailure(error, wait);
+    }
+  };
+  // Kysely (migrations, locks, pruning) gets its connections through the same bounded leases.
+  const leases = {
+    async connect() {
+      const lease = await acquire();
+      return {
+        query: (text: string, values: readonly unknown[]) => lease.query({ text, values: values as unknown[] }),
+        release: () => lease.release(),
+      };
+    },
+    end: async () => undefined,
+  };
+  const kysely = new Kysely<any>({ dialect: new PostgresDialect({ pool: leases as unknown as pg.Pool }) });
   const names = new Map<string, string>();
   let report: (error: unknown) => void = () => undefined;
   const onPoolError = (error: unknown) => report(error);
@@ -139,8 +374,18 @@ export function createPostgresBackend({ pool, ownsPool, schema }: PostgresBacken
         name = `sessionsql_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
         names.set(query.sql, name);
       }
-      const result = await pool.query({ name, text: query.sql, values: values as unknown[], types: queryTypes });
-      return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
+      const lease = await acquire();
+      try {
+        const result = await lease.query({
+          name,
+          text: query.sql,
+          values: values as unknown[],
+          types: queryTypes,
+        });
+        return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
+      } finally {
+        lease.release();
+      }
     },
 
     withLock<T>(name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {

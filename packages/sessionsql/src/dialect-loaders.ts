@@ -12,6 +12,8 @@ export interface DialectOpenOptions {
   readonly poolConfig?: PoolSettings;
   /** Schema for a server database; the URL's own wins. */
   readonly schemaName?: string;
+  /** For a server database: most milliseconds one statement waits for its answer. */
+  readonly queryTimeoutMs?: number;
 }
 
 /** How sessionsql reaches one dialect package, loaded only when a URL chooses it. */
@@ -54,6 +56,7 @@ export const DIALECT_LOADERS: Loaders = {
         ...(options.poolConfig === undefined
           ? {}
           : { poolConfig: options.poolConfig as PostgresConnectionOptions['poolConfig'] }),
+        ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
       }),
   },
 };

@@ -45,6 +45,12 @@ export interface SessionDbOptions extends SessionStoreOptions {
   poolConfig?: PoolSettings;
   /** Schema for PostgreSQL; the URL's `schema` parameter wins. @default 'public' */
   schemaName?: string;
+  /**
+   * PostgreSQL: most milliseconds one statement waits for its answer before the call fails
+   * with `CONNECTION_FAILED` and the connection is closed (see `PostgresConnectionOptions`).
+   * Ignored on SQLite, which runs in this process. @default 10_000
+   */
+  queryTimeoutMs?: number;
 }
 
 /** The keys {@link SessionDbOptions} adds to the store options. */
@@ -53,6 +59,7 @@ export const SESSION_DB_OPTION_KEYS: readonly string[] = Object.freeze([
   'deployment',
   'poolConfig',
   'schemaName',
+  'queryTimeoutMs',
 ]);
 
 /** The environment variables read by every `fromEnv`. */
@@ -90,13 +97,14 @@ export function sessionDbBackend(options: SessionDbOptions): { deployment: Deplo
       `sessionsql: deployment "cluster" (SESSION_DEPLOYMENT=cluster) needs PostgreSQL, but the session database is the ${loader.label} file ${JSON.stringify((target as { database?: string }).database)}: several app instances cannot share one ${loader.label} file. Set SESSION_DB_URL=postgres://user:password@host:5432/database, or SESSION_DEPLOYMENT=standalone for a single instance.`,
     );
   }
-  const { poolConfig, schemaName } = options;
+  const { poolConfig, schemaName, queryTimeoutMs } = options;
   return {
     deployment,
     open: () =>
       openDialectBackend(target, {
         ...(poolConfig === undefined ? {} : { poolConfig }),
         ...(schemaName === undefined ? {} : { schemaName }),
+        ...(queryTimeoutMs === undefined ? {} : { queryTimeoutMs }),
       }),
   };
 }

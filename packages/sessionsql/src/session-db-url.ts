@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Where a session database URL points. */
@@ -15,7 +16,11 @@ export type SessionDbTarget =
 export const ACCEPTED_URL_FORMS =
   'sqlite:relative/path.db, sqlite:/absolute/path.db, sqlite:///absolute/path.db, sqlite::memory:, file:///absolute/path.db, postgres://user:password@host:5432/database or postgresql://…';
 
-/** Query parameters passed on to pg; anything else is rejected rather than silently ignored. */
+/**
+ * Query parameters passed on to pg, each with the meaning libpq gives it (`connect_timeout` is
+ * read by `@sessionsql/postgres`, as pg's pool does not); anything else is rejected rather
+ * than silently ignored.
+ */
 const POSTGRES_PARAMETERS = new Set([
   'sslmode',
   'ssl',
@@ -29,7 +34,20 @@ const POSTGRES_PARAMETERS = new Set([
   'host',
   'port',
 ]);
-const SSL_MODES = new Set(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
+/**
+ * sslmode → what it does: libpq's meaning, except `no-verify` (pg's: encrypted, nothing
+ * checked). `prefer` and `allow` are refused: pg cannot fall back between encrypted and plain
+ * connections as libpq does.
+ */
+const SSL_MODES: { readonly [mode: string]: string } = {
+  disable: 'no encryption',
+  require: 'encrypted; the certificate is checked only when sslrootcert is given (then as verify-ca)',
+  'verify-ca': 'encrypted; the certificate must be signed by sslrootcert',
+  'verify-full': 'encrypted; the certificate must be trusted and name the host',
+  'no-verify': 'encrypted; nothing is checked',
+};
+/** The modes whose libpq meaning pg gives only with its libpq-compatible reading of the URL. */
+const LIBPQ_SSL_MODES = new Set(['require', 'verify-ca']);
 
 function invalid(why: string): TypeError {
   return new TypeError(`sessionsql: invalid session database URL: ${why}. Accepted forms: ${ACCEPTED_URL_FORMS}.`);
@@ -53,7 +71,7 @@ export function redactUrl(url: string): string {
 }
 
 function sqlitePath(rest: string, scheme: string): string {
-  if (/[?#]/.test(rest)) throw invalid(`${scheme}: URLs take no query parameters or fragments`);
+  if (/[?#]/.test(rest)) throw invalid(`${scheme} URLs take no query parameters or fragments`);
   let path: string;
   if (rest.startsWith('///')) path = rest.slice(2);
   else if (rest.startsWith('//')) {
@@ -122,19 +140,80 @@ function postgresUrl(url: string, scheme: string): SessionDbTarget {
     throw invalid(`the ${scheme}: URL has no host (${redactUrl(url)})`);
   }
   let schemaName: string | undefined;
-  for (const [key, value] of [...parsed.searchParams]) {
-    if (key === 'schema') {
-      schemaName = value;
-      parsed.searchParams.delete('schema');
-    } else if (key === 'sslmode' && !SSL_MODES.has(value)) {
-      throw invalid(`sslmode=${value} is not one of ${[...SSL_MODES].join(', ')}`);
-    } else if (!POSTGRES_PARAMETERS.has(key)) {
+  const params = parsed.searchParams;
+  for (const key of new Set(params.keys())) {
+    if (key !== 'schema' && !POSTGRES_PARAMETERS.has(key)) {
       throw invalid(
         `the query parameter "${key}" is not supported; use schema, ${[...POSTGRES_PARAMETERS].join(', ')}`,
       );
     }
+    if (params.getAll(key).length > 1) throw invalid(`the query parameter "${key}" is given more than once`);
   }
+  if (params.has('schema')) {
+    schemaName = params.get('schema')!;
+    params.delete('schema');
+  }
+  checkPostgresParameters(params);
   return { backend: 'postgres', connectionString: parsed.toString(), schemaName };
+}
+
+/**
+ * Checks the parameters pg reads whose values it would misread or ignore, and rewrites them so
+ * that pg gives each its libpq meaning; throws for a value that cannot be honoured.
+ */
+function checkPostgresParameters(params: URLSearchParams): void {
+  const sslmode = params.get('sslmode');
+  const ssl = params.get('ssl');
+  if (sslmode !== null && ssl !== null) throw invalid('give one of sslmode and ssl, not both');
+  if (sslmode === 'prefer' || sslmode === 'allow') {
+    throw invalid(
+      `sslmode=${sslmode} cannot be honoured: pg never falls back between encrypted and plain connections. Use sslmode=require (or verify-full) to always encrypt, or sslmode=disable`,
+    );
+  }
+  if (sslmode !== null && !Object.hasOwn(SSL_MODES, sslmode)) {
+    throw invalid(
+      `sslmode=${sslmode} is not one of ${Object.entries(SSL_MODES)
+        .map(([mode, meaning]) => `${mode} (${meaning})`)
+        .join(', ')}`,
+    );
+  }
+  if (sslmode === 'verify-ca' && !params.has('sslrootcert')) {
+    throw invalid(
+      'sslmode=verify-ca needs sslrootcert=/path/to/ca.pem, the authority the certificate must be signed by',
+    );
+  }
+  // pg reads require and verify-ca as verify-full unless asked for libpq's meaning (pg 8.15+).
+  if (sslmode !== null && LIBPQ_SSL_MODES.has(sslmode)) params.set('uselibpqcompat', 'true');
+  if (ssl !== null) {
+    // pg takes any other string, "false" included, as "use SSL".
+    const on = { true: 'true', '1': 'true', false: '0', '0': '0', 'no-verify': 'no-verify' }[ssl];
+    if (on === undefined) throw invalid(`ssl=${ssl} is not one of true, 1, false, 0, no-verify`);
+    params.set('ssl', on);
+  }
+  for (const key of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const path = params.get(key);
+    if (path === null) continue;
+    if (sslmode === 'disable' || params.get('ssl') === '0') throw invalid(`${key} needs SSL, but SSL is turned off`);
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      throw invalid(`${key}=${path} is not a file this process can read`);
+    }
+  }
+  if (params.has('sslcert') !== params.has('sslkey')) {
+    throw invalid('sslcert and sslkey go together: the client certificate and its private key');
+  }
+  const encoding = params.get('client_encoding');
+  if (encoding !== null && !/^utf-?8$/i.test(encoding)) {
+    throw invalid(
+      `client_encoding=${encoding} cannot be used: sessions are stored as UTF-8 JSON; use UTF8 or leave it out`,
+    );
+  }
+  const port = params.get('port');
+  if (port !== null && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    throw invalid(`port=${port} is not a port number`);
+  }
+  if (params.get('host') === '') throw invalid('host= is empty');
 }
 
 /**
