@@ -2,9 +2,11 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import type { DefaultSessionStore } from 'sessionsql';
+import { type SessionRecordStore, SessionStoreError } from 'sessionsql';
 import { DEMO_ACCOUNTS, type DemoAccount, type UserDirectory } from './demo-users.js';
 import { deviceLabel } from './device-label.js';
-import { type DeviceRow, devicesPage, homePage, signInPage } from './pages.js';
+import { type DeviceRow, devicesPage, homePage, messagePage, signInPage, waitText } from './pages.js';
+import { type SignInLimits, SignInThrottle } from './sign-in-throttle.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -23,11 +25,21 @@ declare module 'express-session' {
 export interface AppOptions {
   /** The session store; the app also uses its per-user operations for the devices page. */
   store: DefaultSessionStore;
+  /**
+   * Where failed sign-ins are counted: a record store on the session database with a table of
+   * its own (`openRecordStore({ url, tableName: 'sign_in_attempts' })`), shared by every node.
+   */
+  signInAttempts: SessionRecordStore;
+  /** Failed sign-ins allowed per account and per client. @default DEFAULT_SIGN_IN_LIMITS (10 and 50 in 15 minutes) */
+  signInLimits?: SignInLimits;
   /** Who may sign in. */
   users: UserDirectory;
   /** Signs the session cookie; several rotate (the first signs, all verify). */
   secret: string | string[];
-  /** Production mode: the cookie is `Secure` (HTTPS only). @default false */
+  /**
+   * Production mode: the cookie is `Secure` (HTTPS only), and signing in over plain HTTP is
+   * refused with a page saying why (the browser would never get the cookie). @default false
+   */
   production?: boolean;
   /**
    * Express's `trust proxy` setting, for a TLS-terminating proxy in front of the app (without
@@ -52,6 +64,50 @@ export function deviceKey(sessionId: string): string {
   return createHash('sha256').update(sessionId).digest('base64url').slice(0, 22);
 }
 
+/**
+ * Whether a page of another site made the browser send this request: a form posted from there
+ * (cross-site request forgery), including a sign-in into the attacker's account (login CSRF),
+ * which no session token can catch as there is no session yet. Browsers say where a request
+ * comes from: `Sec-Fetch-Site` (every current browser), else `Origin`, compared with the host
+ * the request went to. A request with neither is no browser's form post: let through.
+ */
+function fromAnotherSite(req: Request): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.get('origin');
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== (req.host ?? '').toLowerCase();
+  } catch {
+    return true; // `Origin: null` (a sandboxed frame, a redirect from elsewhere) or garbage
+  }
+}
+
+/** Whether the request carries a session cookie (without one, express-session made a new id for it). */
+function hasSessionCookie(req: Request): boolean {
+  return new RegExp(`(?:^|;)\\s*${COOKIE_NAME}=`).test(req.get('cookie') ?? '');
+}
+
+/** Leaves the session out of this response: express-session then neither saves it nor sets its cookie. */
+function dropSession(req: Request): void {
+  (req as { session?: unknown }).session = undefined;
+}
+
+/**
+ * The error as the log shows it: its own stack (name and message first), never the request,
+ * its body or its session. sessionsql's errors name the table and host, never a session id or
+ * data; the driver's error they wrap (`cause`) is left out.
+ */
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+}
+
+/** The status of an error the client caused (a body too large or unreadable), else undefined. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 function sameToken(a: unknown, b: string | undefined): boolean {
   if (typeof a !== 'string' || b === undefined || a.length !== b.length) return false;
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -66,6 +122,27 @@ const destroy = (req: Request) =>
   new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
 
 /**
+ * Saves the session now, as the request's only write. express-session saves a session once more
+ * when the response ends if its id changed during the request (`regenerate` at sign-in), and a
+ * failure of that second write reaches `next(err)` after the response went out, which resets
+ * the connection. So once this save succeeded, the session's `save` does nothing for the rest
+ * of the request.
+ */
+async function saveOnce(req: Request): Promise<void> {
+  const session = req.session;
+  await save(req);
+  Object.defineProperty(session, 'save', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: (callback?: (err?: unknown) => void) => {
+      if (callback) setImmediate(callback);
+      return session;
+    },
+  });
+}
+
+/**
  * The demo app: sign-in, a home page, "Your devices" (list, sign out one, sign out all
  * others) and sign-out, with sessions in `options.store`.
  */
@@ -74,6 +151,8 @@ export function createApp(options: AppOptions): express.Express {
   const production = options.production ?? false;
   const accounts = options.demoAccounts ?? DEMO_ACCOUNTS;
   const cookie = { httpOnly: true, sameSite: 'lax', secure: production, path: '/' } as const;
+  const throttle = new SignInThrottle(options.signInAttempts, options.signInLimits);
+  let warnedPlainHttp = false;
 
   const app = express();
   app.disable('x-powered-by');
@@ -91,6 +170,19 @@ export function createApp(options: AppOptions): express.Express {
     });
     next();
   });
+  const forbidden = (res: Response) => {
+    res
+      .status(403)
+      .type('html')
+      .send(
+        messagePage(
+          'Forbidden',
+          '<p>This form has expired or did not come from this site. <a href="/">Go back</a> and try again.</p>',
+        ),
+      );
+  };
+  // Before the body is read or the session loaded: a post from another site's page is refused.
+  app.use((req, res, next) => (req.method === 'POST' && fromAnotherSite(req) ? forbidden(res) : next()));
   app.use(express.urlencoded({ extended: false, limit: '4kb' }));
   app.use(
     session({
@@ -118,11 +210,30 @@ export function createApp(options: AppOptions): express.Express {
   /** Refuses a signed-in form post that does not carry this session's token. */
   const requireToken = (req: Request, res: Response, next: NextFunction) => {
     if (sameToken(req.body?.csrf, req.session.csrf)) return next();
+    forbidden(res);
+  };
+
+  /**
+   * In production the session cookie is `Secure`: over plain HTTP the browser would never get
+   * it, so signing in is refused there, with a page saying why, and nothing is stored.
+   */
+  const requireHttps = (req: Request, res: Response, next: NextFunction) => {
+    if (!production || req.secure) return next();
+    if (!warnedPlainHttp) {
+      warnedPlainHttp = true;
+      console.warn(
+        'express-login: a sign-in page was asked for over plain HTTP in production; serve it through HTTPS (a TLS proxy that sends X-Forwarded-Proto, with TRUST_PROXY set)',
+      );
+    }
     res
       .status(403)
       .type('html')
-      .send(`<!doctype html><title>Forbidden</title>
-<p>This form has expired or did not come from this site. <a href="/">Go back</a> and try again.</p>`);
+      .send(
+        messagePage(
+          'HTTPS required',
+          '<p>Signing in needs HTTPS: this server only sends its session cookie over a secure connection. Open this site with an <code>https://</code> address.</p>',
+        ),
+      );
   };
 
   app.get('/', requireUser, async (req, res) => {
@@ -137,14 +248,31 @@ export function createApp(options: AppOptions): express.Express {
     );
   });
 
-  app.get('/sign-in', (req, res) => {
+  app.get('/sign-in', requireHttps, (req, res) => {
     if (signedInUser(req) !== undefined) return res.redirect(303, '/');
     res.type('html').send(signInPage({ accounts }));
   });
 
-  app.post('/sign-in', async (req, res) => {
+  app.post('/sign-in', requireHttps, async (req, res) => {
     const username = typeof req.body?.username === 'string' ? req.body.username : '';
     const password = typeof req.body?.password === 'string' ? req.body.password : '';
+    const verdict = await throttle.begin(username, req.ip);
+    if (!verdict.allowed) {
+      const seconds = Math.max(1, Math.ceil((verdict.retryAt - Date.now()) / 1000));
+      const who = verdict.scope === 'account' ? 'for this account' : 'from your network';
+      res
+        .status(429)
+        .set('Retry-After', String(seconds))
+        .type('html')
+        .send(
+          signInPage({
+            accounts,
+            username,
+            error: `Too many failed sign-ins ${who}. Try again in ${waitText(seconds)}.`,
+          }),
+        );
+      return;
+    }
     const user = await users.verify(username, password);
     if (user === undefined) {
       res
@@ -153,14 +281,15 @@ export function createApp(options: AppOptions): express.Express {
         .send(signInPage({ accounts, username, error: 'That username and password do not match.' }));
       return;
     }
+    await verdict.attempt.succeeded();
     // A new session id at sign-in: an id planted in the browser before (session fixation) is
-    // never the one that becomes signed in.
-    await regenerate(req);
+    // never the one that becomes signed in. Without a session cookie the id is already new.
+    if (hasSessionCookie(req)) await regenerate(req);
     req.session.userId = user.id;
     req.session.signedInAt = Date.now();
     req.session.userAgent = req.get('user-agent')?.slice(0, 512) ?? '';
     req.session.csrf = randomBytes(24).toString('base64url');
-    await save(req);
+    await saveOnce(req);
     res.redirect(303, '/');
   });
 
@@ -216,14 +345,56 @@ export function createApp(options: AppOptions): express.Express {
     res.status(404).type('html').send('<!doctype html><title>Not found</title><p>Not found. <a href="/">Home</a></p>');
   });
 
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    console.error('request failed:', error);
-    if (res.headersSent) return;
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // An error page saves no session: no second write that fails again, no cookie for a session
+    // that was never stored.
+    dropSession(req);
+    const status = clientErrorStatus(error);
+    // The client's mistakes (a form too large or unreadable) are not logged; other failures are,
+    // by their message and stack only.
+    if (status === undefined) {
+      const late = res.headersSent ? ' after its response was sent' : '';
+      console.error(`express-login: ${req.method} ${req.path} failed${late}: ${describeError(error)}`);
+    }
+    if (res.headersSent) {
+      // Too late for an error page (e.g. express-session's touch failed as the response ended):
+      // a finished response stays as it is, with its connection; one cut short must not look complete.
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
     // The details stay in the server log: they can name hosts and tables.
-    res
-      .status(500)
-      .type('html')
-      .send('<!doctype html><title>Error</title><p>Something went wrong on our side. <a href="/">Try again</a></p>');
+    if (status === 413) {
+      res
+        .status(413)
+        .type('html')
+        .send(
+          messagePage(
+            'Too large',
+            '<p>That form was too large for this site (at most 4 KB). <a href="/">Go back</a> and try again.</p>',
+          ),
+        );
+    } else if (status !== undefined) {
+      res
+        .status(status)
+        .type('html')
+        .send(messagePage('Bad request', '<p>That form could not be read. <a href="/">Go back</a> and try again.</p>'));
+    } else if (error instanceof SessionStoreError) {
+      const what = req.path === '/sign-in' ? 'Signing in is not possible' : 'This page cannot be shown';
+      res
+        .status(503)
+        .type('html')
+        .send(
+          messagePage(
+            'Unavailable',
+            `<p>${what} right now: the session database cannot be reached. <a href="/">Try again</a> in a moment.</p>`,
+          ),
+        );
+    } else {
+      res
+        .status(500)
+        .type('html')
+        .send(messagePage('Error', '<p>Something went wrong on our side. <a href="/">Try again</a></p>'));
+    }
   });
 
   return app;

@@ -74,6 +74,18 @@ ${body}
 `;
 }
 
+/** A page with a heading and a short message (HTML, escaped by the caller): refusals and errors. */
+export function messagePage(title: string, message: string): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1>\n<div class="card">${message}</div>`);
+}
+
+/** "15 minutes", "1 minute", "40 seconds": how long to wait, rounded up. */
+export function waitText(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
 /** The sign-in form, with the demo accounts listed and an optional error. */
 export function signInPage(options: { accounts: readonly DemoAccount[]; error?: string; username?: string }): string {
   const error = options.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(options.error)}</p>`;

@@ -6,13 +6,16 @@
  * - `SESSION_SECRET`: signs the cookie; required with `NODE_ENV=production` or
  *   `SESSION_DEPLOYMENT=cluster`; otherwise generated once (with a warning) and kept in
  *   `<SESSION_DATA_DIR>/session-secret`, so that a restart keeps everyone signed in;
- * - `TRUST_PROXY`: express's `trust proxy`, for HTTPS terminated by a proxy in front (e.g. `1`).
+ * - `TRUST_PROXY`: express's `trust proxy`, for HTTPS terminated by a proxy in front (e.g. `1`);
+ *   required with `NODE_ENV=production`, whose `Secure` cookie only goes out over HTTPS.
+ *
+ * Failed sign-ins are counted in the table `sign_in_attempts` of the session database.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DefaultSessionStore } from 'sessionsql';
+import { DefaultSessionStore, openRecordStoreFromEnv, type SessionRecordStore } from 'sessionsql';
 import { createApp } from './app.js';
 import { DEMO_ACCOUNTS, UserDirectory } from './demo-users.js';
 
@@ -39,6 +42,7 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
 const env = process.env;
 const production = env.NODE_ENV === 'production';
 const port = parsePort(env.PORT);
+const trustProxy = parseTrustProxy(env.TRUST_PROXY);
 
 /**
  * The development secret: made on first start and kept beside the SQLite file (mode 0600), so
@@ -80,21 +84,37 @@ if (!secret) {
   );
 }
 
+if (production && trustProxy === false) {
+  // This app serves plain HTTP. Its production cookie is Secure, which a browser only takes
+  // over HTTPS: without a TLS proxy in front, nobody could stay signed in.
+  fail(
+    'NODE_ENV=production makes the session cookie Secure, which browsers only accept over HTTPS, and this app serves plain HTTP. Put it behind a TLS-terminating proxy and set TRUST_PROXY (e.g. TRUST_PROXY=1 for one proxy in front), or unset NODE_ENV to try it over plain HTTP.',
+  );
+}
+
 let store: DefaultSessionStore;
+let signInAttempts: SessionRecordStore;
 try {
-  store = DefaultSessionStore.fromEnv({ ...env, SESSION_DATA_DIR: dataDir });
+  const dbEnv = { ...env, SESSION_DATA_DIR: dataDir };
+  store = DefaultSessionStore.fromEnv(dbEnv);
+  // Failed sign-ins, counted in a table of their own in the same database.
+  signInAttempts = openRecordStoreFromEnv(dbEnv, { tableName: 'sign_in_attempts' });
+  // One after the other: two stores creating their tables in one SQLite file at once wait on each other.
   await store.ready();
+  await signInAttempts.ready();
 } catch (error) {
   fail(`the session store could not start: ${(error as Error).message}`);
 }
 store.on('error', (error: Error) => console.error(`express-login: session store: ${error.message}`));
+signInAttempts.on('error', (error: Error) => console.error(`express-login: sign-in attempts: ${error.message}`));
 
 const app = createApp({
   store,
+  signInAttempts,
   users: await UserDirectory.create(DEMO_ACCOUNTS),
   secret,
   production,
-  trustProxy: parseTrustProxy(env.TRUST_PROXY),
+  trustProxy,
 });
 
 const server = env.HOST ? app.listen(port, env.HOST) : app.listen(port);
@@ -121,7 +141,7 @@ async function shutdown(signal: string): Promise<void> {
   const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
   await closed;
   clearTimeout(force);
-  await store.close();
+  await Promise.all([store.close(), signInAttempts.close()]);
   console.log('express-login: stopped');
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { DefaultSessionStore } from 'sessionsql';
+import { DefaultSessionStore, openRecordStore, type SessionRecordStore } from 'sessionsql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { selectedDialects } from '../../../test/dialects-env.js';
 import { COOKIE_NAME, createApp, deviceKey } from '../src/app.js';
@@ -34,6 +34,7 @@ for (const backend of backends) {
     let schema = '';
     let counter = 0;
     let store: DefaultSessionStore;
+    let signInAttempts: SessionRecordStore;
     let server: Server;
     let base = '';
     const device = (ua: string) => new HttpDevice(base, ua);
@@ -60,8 +61,10 @@ for (const backend of backends) {
           ? pathToFileURL(join(dir, `${tableName}.sqlite`)).href
           : `${inject('postgresUrl')}?schema=${schema}`;
       store = DefaultSessionStore.fromUrl(url, { tableName, pruneIntervalMs: false });
+      signInAttempts = openRecordStore({ url, tableName: `attempts_${tableName}`, pruneIntervalMs: false });
       await store.ready();
-      server = createApp({ store, users, secret: SECRET }).listen(0, '127.0.0.1');
+      await signInAttempts.ready();
+      server = createApp({ store, signInAttempts, users, secret: SECRET }).listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
@@ -70,6 +73,7 @@ for (const backend of backends) {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await store.close();
+      await signInAttempts.close();
     });
 
     it('sends visitors to the sign-in page, which lists the demo accounts, and stores nothing for them', async () => {

@@ -24,6 +24,8 @@ export interface ListedDevice {
 export class HttpDevice {
   /** The `sid` cookie's value as the server set it (URL-encoded), or undefined. */
   sidCookie: string | undefined;
+  /** Headers sent with every request (e.g. the `X-Forwarded-Proto` a TLS proxy adds). */
+  headers: Record<string, string> = {};
 
   constructor(
     public base: string,
@@ -44,15 +46,16 @@ export class HttpDevice {
   }
 
   async get(path: string): Promise<Page> {
-    return this.#follow('GET', path, undefined, []);
+    return this.#follow('GET', path, undefined, [], {});
   }
 
-  async post(path: string, form: Record<string, string> = {}): Promise<Page> {
-    return this.#follow('POST', path, new URLSearchParams(form).toString(), []);
+  /** Posts a form; `headers` are added to the post only (e.g. the `Origin` a browser sends). */
+  async post(path: string, form: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<Page> {
+    return this.#follow('POST', path, new URLSearchParams(form).toString(), [], headers);
   }
 
-  async signIn(username: string, password: string): Promise<Page> {
-    return this.post('/sign-in', { username, password });
+  async signIn(username: string, password: string, headers: Record<string, string> = {}): Promise<Page> {
+    return this.post('/sign-in', { username, password }, headers);
   }
 
   /** Posts a signed-in form with the CSRF token found on `page`. */
@@ -60,7 +63,13 @@ export class HttpDevice {
     return this.post(action, { csrf: csrfOf(page), ...form });
   }
 
-  async #follow(method: string, path: string, body: string | undefined, setCookies: string[]): Promise<Page> {
+  async #follow(
+    method: string,
+    path: string,
+    body: string | undefined,
+    setCookies: string[],
+    extraHeaders: Record<string, string>,
+  ): Promise<Page> {
     let current = path;
     for (let hops = 0; hops < 5; hops++) {
       const response = await fetch(new URL(current, this.base), {
@@ -70,6 +79,8 @@ export class HttpDevice {
           'user-agent': this.userAgent,
           ...(this.sidCookie === undefined ? {} : { cookie: `sid=${this.sidCookie}` }),
           ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+          ...this.headers,
+          ...extraHeaders,
         },
         ...(body === undefined ? {} : { body }),
       });
@@ -83,6 +94,7 @@ export class HttpDevice {
         current = location;
         method = 'GET';
         body = undefined;
+        extraHeaders = {};
         continue;
       }
       return {

@@ -57,6 +57,24 @@ describe.runIf(selectedDialects().some((d) => d.startsWith('sqlite')))('sqlite: 
     ).rejects.toThrow(/exited with code 1[\s\S]*set SESSION_SECRET[\s\S]*shared by every instance/);
   });
 
+  it('keeps a sign-in lock over a restart (the throttle is in the database)', async () => {
+    const first = await start({ SESSION_SECRET: 'process test secret' });
+    const attacker = new HttpDevice(first.url, UA.firefoxLinux);
+    for (let i = 0; i < 10; i++) expect((await attacker.signIn('bob', `guess-${i}`)).status).toBe(401);
+    expect((await attacker.signIn('bob', 'canwefixit')).status).toBe(429);
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await start({ SESSION_SECRET: 'process test secret' });
+    attacker.base = second.url;
+    expect((await attacker.signIn('bob', 'canwefixit')).status).toBe(429);
+  });
+
+  it('refuses to start in production without TRUST_PROXY: its Secure cookie needs HTTPS', async () => {
+    await expect(start({ NODE_ENV: 'production', SESSION_SECRET: 'a production secret' })).rejects.toThrow(
+      /exited with code 1[\s\S]*NODE_ENV=production[\s\S]*HTTPS[\s\S]*TRUST_PROXY/,
+    );
+  });
+
   it('refuses a bad PORT with the accepted range', async () => {
     await expect(start({ PORT: 'eighty' })).rejects.toThrow(
       /exited with code 1[\s\S]*PORT must be a whole number from 0 to 65535 \(got "eighty"\)/,

@@ -75,6 +75,24 @@ describe.runIf(selectedDialects().includes('postgres'))('postgres: express-login
     expect((await phone.get('/')).html).toContain('You are signed in on <a href="/devices">2 devices</a>');
   });
 
+  it('shares the sign-in throttle: failures on either node lock the account on both', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    const attacker = new HttpDevice(a!.url, UA.firefoxLinux);
+    for (let i = 0; i < 10; i++) {
+      attacker.base = i % 2 === 0 ? a!.url : b!.url;
+      expect((await attacker.signIn('alice', `guess-${i}`)).status).toBe(401);
+    }
+    for (const node of [a!, b!]) {
+      attacker.base = node.url;
+      const page = await attacker.signIn('alice', 'wonderland');
+      expect(page.status).toBe(429);
+      expect(Number(page.headers.get('retry-after'))).toBeGreaterThan(14 * 60);
+      expect(page.html).toContain('Too many failed sign-ins for this account.');
+    }
+    // Bob, from the same client, is not locked.
+    expect(headingOf(await attacker.signIn('bob', 'canwefixit'))).toBe('Signed in as Bob Builder');
+  });
+
   it('refuses to start in cluster mode without PostgreSQL, saying what to set', async () => {
     await expect(startAppProcess({ SESSION_DEPLOYMENT: 'cluster', SESSION_SECRET: 'x' })).rejects.toThrow(
       /exited with code 1[\s\S]*SESSION_DEPLOYMENT=cluster needs PostgreSQL[\s\S]*SESSION_DB_URL=postgres:\/\//,
