@@ -48,7 +48,12 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
 
   const child = spawn(process.execPath, [fileURLToPath(new URL('./embedded-postgres-server.mjs', import.meta.url))], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  // Shown when the process ends without saying why on stdout (it crashed).
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + String(chunk)).slice(-2000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
@@ -58,7 +63,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const message = await new Promise<{ url?: string; error?: string }>((resolve) => {
     const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => resolve(JSON.parse(line)));
-    child.once('exit', (code) => resolve({ error: `the server process exited with code ${code}` }));
+    child.once('close', (code) =>
+      resolve({ error: `the server process exited with code ${code}${stderr ? `:\n${stderr.trimEnd()}` : ''}` }),
+    );
   });
   if (message.url === undefined) {
     await stop();
