@@ -257,13 +257,21 @@ for (const backend of backends) {
 
     it('lets no more than 10 concurrent guesses through', async () => {
       const base = await startNode();
-      const statuses = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => new HttpDevice(base, UA.firefoxLinux).signIn('bob', `guess-${i}`)),
-      ).then((pages) => pages.map((p) => p.status));
-      const checked = statuses.filter((s) => s === 401).length;
-      expect(checked).toBeGreaterThan(0);
+      const guess = (i: number) => new HttpDevice(base, UA.firefoxLinux).signIn('bob', `guess-${i}`);
+      const burst = (await Promise.all(Array.from({ length: 40 }, (_, i) => guess(i)))).map((p) => p.status);
+      // A racing attempt may also count rows of attempts that started after it, so a burst can be
+      // refused more than needed, never less: at most 10 passwords checked.
+      let checked = burst.filter((s) => s === 401).length;
       expect(checked).toBeLessThanOrEqual(10);
-      expect(statuses.filter((s) => s === 429)).toHaveLength(40 - checked);
+      expect(burst.filter((s) => s === 429)).toHaveLength(40 - checked);
+      // One at a time, the rest of the 10 are checked, and no more.
+      for (let i = 40; i < 60; i++) {
+        const status = (await guess(i)).status;
+        if (status === 429) break;
+        expect(status).toBe(401);
+        checked++;
+      }
+      expect(checked).toBe(10);
       expect((await new HttpDevice(base, UA.firefoxLinux).signIn('bob', 'canwefixit')).status).toBe(429);
     });
 
