@@ -83,9 +83,12 @@ function fromAnotherSite(req: Request): boolean {
   }
 }
 
-/** Whether the request carries a session cookie (without one, express-session made a new id for it). */
+/**
+ * Whether the request carries a session cookie (without one, express-session made a new id for
+ * it this request). Spaces around the name are allowed, as express-session's cookie parser trims them.
+ */
 function hasSessionCookie(req: Request): boolean {
-  return new RegExp(`(?:^|;)\\s*${COOKIE_NAME}=`).test(req.get('cookie') ?? '');
+  return new RegExp(`(?:^|;)\\s*${COOKIE_NAME}\\s*=`).test(req.get('cookie') ?? '');
 }
 
 /** Leaves the session out of this response: express-session then neither saves it nor sets its cookie. */
