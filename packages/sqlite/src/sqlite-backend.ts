@@ -179,7 +179,7 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     },
     executeSync,
 
-    async withLock<T>(name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {
+    async withLock<T>(_name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {
       // One lock per file, whatever its name: two connections of this process must never hold
       // write transactions on one file at once (the waiting one would block the thread that the
       // holder needs to commit), even for different tables.
