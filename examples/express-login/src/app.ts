@@ -1,8 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
-import type { DefaultSessionStore } from 'sessionsql';
-import { type SessionRecordStore, SessionStoreError } from 'sessionsql';
+import { type DefaultSessionStore, type SessionRecordStore, SessionStoreError, sessionKey } from 'sessionsql';
 import { DEMO_ACCOUNTS, type DemoAccount, type UserDirectory } from './demo-users.js';
 import { deviceLabel } from './device-label.js';
 import { type DeviceRow, devicesPage, homePage, messagePage, signInPage, waitText } from './pages.js';
@@ -57,11 +56,12 @@ export const COOKIE_NAME = 'sid';
 const SESSION_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
- * The handle of a session on the devices page: a hash, so that the page never shows another
- * device's session id (which, with the cookie secret, is all it takes to use that session).
+ * The key of a session on the devices page: the store's handle of it (the hash it is stored
+ * under), so that the page never shows another device's session id (which, with the cookie
+ * secret, is all it takes to use that session).
  */
 export function deviceKey(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('base64url').slice(0, 22);
+  return sessionKey(sessionId);
 }
 
 /**
@@ -300,12 +300,12 @@ export function createApp(options: AppOptions): express.Express {
     const user = signedInUser(req)!;
     const now = Date.now();
     const devices: DeviceRow[] = (await store.listSessionsForUser(user.id, { limit: 100 })).map((s) => ({
-      key: deviceKey(s.id),
+      key: s.handle,
       label: deviceLabel(s.data.userAgent),
       userAgent: s.data.userAgent ?? '',
       signedInAt: s.data.signedInAt ?? s.createdAt,
-      lastActiveAt: s.id === req.sessionID ? now : s.updatedAt,
-      current: s.id === req.sessionID,
+      lastActiveAt: s.handle === deviceKey(req.sessionID) ? now : s.updatedAt,
+      current: s.handle === deviceKey(req.sessionID),
     }));
     // This device first, then the others newest sign-in first (the order the store lists them).
     devices.sort((a, b) => Number(b.current) - Number(a.current));
@@ -336,9 +336,9 @@ export function createApp(options: AppOptions): express.Express {
     const key = String(req.params.key);
     if (key === deviceKey(req.sessionID)) return signOut(req, res);
     // Only among this user's own sessions: a key of someone else's session finds nothing.
-    const ids = await store.listSessionIdsForUser(req.session.userId!);
-    const target = ids.find((id) => deviceKey(id) === key);
-    if (target !== undefined) await store.destroy(target);
+    const handles = await store.listSessionHandlesForUser(req.session.userId!);
+    const target = handles.find((handle) => handle === key);
+    if (target !== undefined) await store.deleteByHandle(target);
     res.redirect(303, `/devices?signed-out=${target === undefined ? 0 : 1}`);
   });
 

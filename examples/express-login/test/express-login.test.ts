@@ -122,7 +122,7 @@ for (const backend of backends) {
       expect(browser.sessionId).not.toBe('planted-session-id');
       expect(await store.get('planted-session-id')).toBeNull();
       expect(await store.get(browser.sessionId)).toMatchObject({ userId: 'alice', userAgent: UA.firefoxLinux });
-      expect(await store.listSessionIdsForUser('alice')).toEqual([browser.sessionId]);
+      expect(await store.listSessionHandlesForUser('alice')).toEqual([deviceKey(browser.sessionId)]);
 
       // Signing in again (as someone else) from a signed-in browser also gets a new id.
       const before = browser.sessionId;
@@ -200,7 +200,7 @@ for (const backend of backends) {
       expect((await tablet.get('/devices')).path).toBe('/sign-in');
       expect(headingOf(await laptop.get('/'))).toBe('Signed in as Alice Liddell');
       expect(headingOf(await bob.get('/'))).toBe('Signed in as Bob Builder');
-      expect(await store.listSessionIdsForUser('alice')).toEqual([laptop.sessionId]);
+      expect(await store.listSessionHandlesForUser('alice')).toEqual([deviceKey(laptop.sessionId)]);
     });
 
     it('signs out: the session is destroyed, the cookie cleared, and the old cookie is anonymous', async () => {
