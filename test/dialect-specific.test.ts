@@ -188,11 +188,14 @@ describe.runIf(dialects.includes('postgres'))('postgres: pools, schemas and lock
   it('with touchAfter, a read and its touch run one statement; without it, two', async () => {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     const statements: string[] = [];
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    (pool as unknown as { query: unknown }).query = (config: { text?: string }, ...rest: unknown[]) => {
-      statements.push(typeof config === 'string' ? config : String(config.text));
-      return query(config, ...rest);
-    };
+    // Every statement the store sends, on whichever pooled connection it runs.
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: unknown }).query = (config: { text?: string }, ...rest: unknown[]) => {
+        statements.push(typeof config === 'string' ? config : String(config.text));
+        return query(config, ...rest);
+      };
+    });
     for (const touchAfterMs of [60_000, 0]) {
       const store = new PostgresSessionStore({
         pool,
