@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import {
   type ExecuteResult,
   type LockOutcome,
@@ -342,6 +343,13 @@ export function createPostgresBackend({
   const onPoolError = (error: unknown) => report(error);
   // Without a listener pg re-throws an idle client's error and the process dies.
   pool.on('error', onPoolError);
+  // The connections of a pool the store created, so that close() frees their sockets even when
+  // the server cannot answer the goodbye (a partition would keep them half-closed until it heals).
+  const opened = new Set<pg.Client>();
+  if (ownsPool) {
+    pool.on('connect', (client) => opened.add(client));
+    pool.on('remove', (client) => opened.delete(client));
+  }
 
   return {
     name: 'postgres',
@@ -416,7 +424,20 @@ export function createPostgresBackend({
 
     async close() {
       pool.off('error', onPoolError);
-      if (ownsPool) await pool.end();
+      if (!ownsPool) return;
+      await pool.end();
+      for (const client of opened) {
+        // pg has written its Terminate message and ended the socket; once that is flushed to
+        // the kernel (which still delivers it) the socket need not wait for the server's answer.
+        const stream = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+        if (stream === undefined || stream.destroyed) continue;
+        if (stream.writableFinished) stream.destroy();
+        else {
+          stream.once('finish', () => stream.destroy());
+          setTimeout(() => stream.destroy(), 1000).unref();
+        }
+      }
+      opened.clear();
     },
   };
 }
