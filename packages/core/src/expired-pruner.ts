@@ -23,8 +23,8 @@ export class ExpiredPruner {
    * Deletes expired sessions and resolves how many. One run at a time per store; across
    * processes a database-wide try-lock lets one prune while the others resolve 0 at once.
    */
-  deleteExpired(): Promise<number> {
-    this.#running ??= this.#deleteExpired().finally(() => {
+  deleteExpired(onBatch?: (deletedSoFar: number) => void): Promise<number> {
+    this.#running ??= this.#deleteExpired(onBatch).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
@@ -37,7 +37,7 @@ export class ExpiredPruner {
     await this.#running?.catch(() => undefined);
   }
 
-  async #deleteExpired(): Promise<number> {
+  async #deleteExpired(onBatch: ((deletedSoFar: number) => void) | undefined): Promise<number> {
     const store = this.#store;
     if (store.closing()) throw store.errors.closed('deleteExpired');
     await store.ready();
@@ -55,6 +55,7 @@ export class ExpiredPruner {
           throw store.errors.query('deleteExpired', cause);
         }
         deleted += affected;
+        onBatch?.(deleted);
         if (affected < batch || store.closing()) return deleted;
         // Between batches other queries get their turn (better-sqlite3 runs on this thread).
         await nextTurn();

@@ -34,5 +34,6 @@ export {
   type SessionStoreOptions,
   STORE_OPTION_KEYS,
 } from './session-store-options.js';
+export type { ImportedSession, SessionTable, SessionTableStats, StoredRow } from './session-table.js';
 export type { Callback } from './settle.js';
 export { reportError } from './store-errors.js';

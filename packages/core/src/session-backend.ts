@@ -112,6 +112,11 @@ export interface SessionBackend {
    * connection (refused, unknown host, timeout, bad credentials, missing database).
    */
   isConnectionError(error: unknown): boolean;
+  /**
+   * Bytes on disk of the session table and of its indexes (for `records.table.stats()`);
+   * leave it out when the database cannot tell.
+   */
+  tableSize?(db: Kysely<any>, where: TableLocation): Promise<{ tableBytes: number; indexBytes: number }>;
   /** Releases what the backend opened itself; connections the caller passed in stay open. */
   close(): Promise<void>;
 }

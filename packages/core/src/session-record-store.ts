@@ -26,6 +26,7 @@ import {
   resolveStoreOptions,
   type SessionStoreOptions,
 } from './session-store-options.js';
+import { SessionTable } from './session-table.js';
 import { type Callback, settle } from './settle.js';
 import type { StoreContext } from './store-context.js';
 import { reportError, StoreErrors } from './store-errors.js';
@@ -79,6 +80,7 @@ export class SessionRecordStore extends EventEmitter {
   readonly #plans: OperationPlans;
   readonly #users: UserSessions;
   readonly #pruner: ExpiredPruner;
+  #table: SessionTable | undefined;
   #migrated: boolean;
   #ready: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -239,12 +241,18 @@ export class SessionRecordStore extends EventEmitter {
   }
 
   /**
-   * Deletes expired sessions in batches of `pruneBatchSize` and resolves how many it deleted.
-   * Only one store per database prunes at a time; a call made while another holds the prune
-   * lock resolves 0 at once.
+   * Deletes expired sessions in batches of `pruneBatchSize` and resolves how many it deleted;
+   * `onBatch` hears the running total after each batch. Only one store per database prunes at
+   * a time; a call made while another holds the prune lock resolves 0 at once.
    */
-  deleteExpired(): Promise<number> {
-    return this.#pruner.deleteExpired();
+  deleteExpired(options?: { onBatch?: (deletedSoFar: number) => void }): Promise<number> {
+    return this.#pruner.deleteExpired(options?.onBatch);
+  }
+
+  /** Whole-table operations for operators: stats, and rows moved between databases. */
+  get table(): SessionTable {
+    this.#table ??= new SessionTable(this.#context());
+    return this.#table;
   }
 
   /**

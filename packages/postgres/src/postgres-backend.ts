@@ -415,6 +415,15 @@ export function createPostgresBackend({
       });
     },
 
+    async tableSize(db, where) {
+      const table = `"${where.schema}"."${where.table}"`;
+      const { rows } = await sql<{ table_bytes: string; index_bytes: string }>`select
+          pg_table_size(${table}::regclass) as table_bytes, pg_indexes_size(${table}::regclass) as index_bytes`.execute(
+        db,
+      );
+      return { tableBytes: Number(rows[0]?.table_bytes ?? 0), indexBytes: Number(rows[0]?.index_bytes ?? 0) };
+    },
+
     isDataRejection: (error) => DATA_REJECTIONS.has(String((error as { code?: unknown })?.code)),
     isConnectionError,
 

@@ -199,6 +199,17 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
       }
     },
 
+    async tableSize(_kysely, where) {
+      // dbstat (compiled into better-sqlite3) knows each b-tree's pages: the table's and its indexes'.
+      const pages = db.prepare(
+        `select coalesce(sum(case when name = @t then pgsize end), 0) as tableBytes,
+                coalesce(sum(case when name <> @t then pgsize end), 0) as indexBytes
+           from dbstat where name = @t or name in (select name from sqlite_master where type = 'index' and tbl_name = @t)`,
+      );
+      const { tableBytes, indexBytes } = pages.get({ t: where.table }) as { tableBytes: number; indexBytes: number };
+      return { tableBytes, indexBytes };
+    },
+
     isDataRejection: (error) => (error as { code?: unknown })?.code === 'SQLITE_TOOBIG',
     isConnectionError: (error) => (error as { code?: unknown })?.code === 'SQLITE_CANTOPEN',
 

@@ -1,0 +1,250 @@
+import { sql } from 'kysely';
+import { assertSessionId, encodeSession, sessionKey, toMs, toUserId } from './session-codec.js';
+import type { SessionObject } from './session-record.js';
+import { isUserIdValue, wholeNumber } from './session-store-options.js';
+import type { StoreContext } from './store-context.js';
+
+/**
+ * One row as stored, for moving sessions between databases: the key (the hash of the session
+ * id), the stored data (JSON text, or ciphertext with `encryptionKeys`), and the times in ms.
+ */
+export interface StoredRow {
+  /** The session's key, as `sessionKey(id)` makes it (its handle in listings). */
+  readonly key: string;
+  /** The data column as JSON text: the session, or its ciphertext object. */
+  readonly data: string;
+  readonly expiresAt: number;
+  readonly userId: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A session to import under its id (from another store's table or a backup). */
+export interface ImportedSession {
+  readonly id: string;
+  readonly data: SessionObject;
+  readonly expiresAt: number;
+}
+
+/** What `stats` reports of a session table. */
+export interface SessionTableStats {
+  /** Live (unexpired) sessions. */
+  readonly live: number;
+  /** Expired sessions still in the table, waiting for the pruner. */
+  readonly expired: number;
+  /** Users with at least one live session. */
+  readonly users: number;
+  /** The users with the most live sessions, most first. */
+  readonly topUsers: readonly { readonly userId: string; readonly sessions: number }[];
+  /** When the oldest and newest live sessions were created (ms), or null for none. */
+  readonly oldestCreatedAt: number | null;
+  readonly newestCreatedAt: number | null;
+  /** Bytes on disk of the table and of its indexes, when the dialect can tell. */
+  readonly tableBytes: number | null;
+  readonly indexBytes: number | null;
+  /** The migrations applied to the table, oldest first; the last is its schema version. */
+  readonly migrations: readonly string[];
+}
+
+/** Rows read or written per statement when moving rows. */
+const MAX_ROWS = 10_000;
+
+type Row = {
+  id: string;
+  data: unknown;
+  expires_at: unknown;
+  user_id: string | null;
+  created_at: unknown;
+  updated_at: unknown;
+};
+
+/**
+ * Operations on the whole table, for operators (the `sessionsql` command): statistics, and
+ * rows moved between databases as stored, so that cookies keep working after a move. Reached
+ * as `records.table`.
+ */
+export class SessionTable {
+  readonly #store: StoreContext;
+
+  constructor(store: StoreContext) {
+    this.#store = store;
+  }
+
+  /** Counts and sizes of the table; answers from the indexes (about a second at a million rows). */
+  async stats(options?: { topUsers?: number }): Promise<SessionTableStats> {
+    const top = wholeNumber('topUsers', options?.topUsers, 10, 0, 1000);
+    const s = this.#store;
+    await s.ready();
+    const now = s.time(s.now());
+    return this.#guard('stats', async () => {
+      const db = this.#db();
+      const t = s.where.table;
+      const [counts] = await db
+        .selectFrom(t)
+        .select((eb) => [
+          eb.fn.count<number>(eb.case().when('expires_at', '>', now).then(1).end()).as('live'),
+          eb.fn.count<number>(eb.case().when('expires_at', '<=', now).then(1).end()).as('expired'),
+          eb.fn
+            .min<number | null>(eb.case().when('expires_at', '>', now).then(eb.ref('created_at')).end())
+            .as('oldest'),
+          eb.fn
+            .max<number | null>(eb.case().when('expires_at', '>', now).then(eb.ref('created_at')).end())
+            .as('newest'),
+        ])
+        .execute();
+      const [users] = await db
+        .selectFrom(t)
+        .select((eb) => eb.fn.count<number>('user_id').distinct().as('n'))
+        .where('user_id', 'is not', null)
+        .where('expires_at', '>', now)
+        .execute();
+      const topUsers =
+        top === 0
+          ? []
+          : await db
+              .selectFrom(t)
+              .select((eb) => ['user_id', eb.fn.countAll<number>().as('n')])
+              .where('user_id', 'is not', null)
+              .where('expires_at', '>', now)
+              .groupBy('user_id')
+              .orderBy('n', 'desc')
+              .orderBy('user_id')
+              .limit(top)
+              .execute();
+      const migrations = await db.selectFrom(`${t}_migrations`).select('name').orderBy('name').execute();
+      const size = (await s.backend.tableSize?.(s.backend.db, s.where)) ?? null;
+      const ms = (value: unknown) => (value === null || value === undefined ? null : toMs(value));
+      return {
+        live: Number(counts?.live ?? 0),
+        expired: Number(counts?.expired ?? 0),
+        users: Number(users?.n ?? 0),
+        topUsers: topUsers.map((row) => ({ userId: String(row.user_id), sessions: Number(row.n) })),
+        oldestCreatedAt: ms(counts?.oldest),
+        newestCreatedAt: ms(counts?.newest),
+        tableBytes: size?.tableBytes ?? null,
+        indexBytes: size?.indexBytes ?? null,
+        migrations: migrations.map((row) => String(row.name)),
+      };
+    });
+  }
+
+  /**
+   * Up to `limit` stored rows with keys after `after`, in key order: live ones only unless
+   * `includeExpired`. Page through a table with the last key of each page.
+   */
+  async exportRows(options: { after?: string; limit?: number; includeExpired?: boolean } = {}): Promise<StoredRow[]> {
+    const limit = wholeNumber('limit', options.limit, 1000, 1, MAX_ROWS);
+    const s = this.#store;
+    await s.ready();
+    const now = s.time(s.now());
+    return this.#guard('exportRows', async () => {
+      let query = this.#db()
+        .selectFrom(s.where.table)
+        .select(['id', 'data', 'expires_at', 'user_id', 'created_at', 'updated_at'])
+        .where('id', '>', options.after ?? '')
+        .orderBy('id')
+        .limit(limit);
+      if (options.includeExpired !== true) query = query.where('expires_at', '>', now);
+      const rows = (await query.execute()) as Row[];
+      return rows.map((row) => ({
+        key: row.id,
+        data: typeof row.data === 'string' ? row.data : JSON.stringify(row.data),
+        expiresAt: toMs(row.expires_at),
+        userId: row.user_id,
+        createdAt: toMs(row.created_at),
+        updatedAt: toMs(row.updated_at),
+      }));
+    });
+  }
+
+  /**
+   * Writes stored rows in one transaction; a row whose key is already there is replaced only
+   * by a row updated as late or later, so that importing twice (or resuming) changes nothing.
+   * Resolves how many rows it wrote.
+   */
+  async importRows(rows: readonly StoredRow[]): Promise<number> {
+    if (!Array.isArray(rows) || rows.length > MAX_ROWS) {
+      throw new TypeError(`sessionsql: importRows() takes an array of at most ${MAX_ROWS} rows.`);
+    }
+    if (rows.length === 0) return 0;
+    const s = this.#store;
+    const values = rows.map((row) => {
+      if (typeof row?.key !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(row.key) || typeof row.data !== 'string') {
+        throw new TypeError(
+          'sessionsql: each imported row needs the 43-character `key` and the `data` text of a stored row.',
+        );
+      }
+      for (const time of [row.expiresAt, row.createdAt, row.updatedAt]) {
+        if (typeof time !== 'number' || !Number.isFinite(time)) {
+          throw new TypeError('sessionsql: each imported row needs `expiresAt`, `createdAt` and `updatedAt` in ms.');
+        }
+      }
+      return {
+        id: row.key,
+        data: row.data,
+        expires_at: s.time(row.expiresAt),
+        user_id: row.userId === null || row.userId === undefined ? null : toUserId(row.userId),
+        created_at: s.time(row.createdAt),
+        updated_at: s.time(row.updatedAt),
+      };
+    });
+    await s.ready();
+    return this.#guard('importRows', async () => {
+      const t = s.where.table;
+      const result = await this.#db()
+        .insertInto(t)
+        .values(values)
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet((eb) => ({
+              data: eb.ref('excluded.data'),
+              expires_at: eb.ref('excluded.expires_at'),
+              user_id: eb.ref('excluded.user_id'),
+              created_at: eb.ref('excluded.created_at'),
+              updated_at: eb.ref('excluded.updated_at'),
+            }))
+            .where(`${t}.updated_at`, '<=', sql.ref('excluded.updated_at')),
+        )
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? values.length);
+    });
+  }
+
+  /**
+   * Imports sessions under their ids (from another store's table or a backup): each is
+   * encoded, encrypted with `encryptionKeys`, given its user by `getUserId`, and written as
+   * {@link importRows} writes. Resolves how many it wrote.
+   */
+  importSessions(sessions: readonly ImportedSession[], options?: { now?: number }): Promise<number> {
+    const s = this.#store;
+    const now = options?.now ?? s.now();
+    const rows = sessions.map((session): StoredRow => {
+      assertSessionId(session.id);
+      const key = sessionKey(session.id);
+      const userId = s.options.getUserId(session.data);
+      return {
+        key,
+        data: s.seal(encodeSession(session.data), key),
+        expiresAt: session.expiresAt,
+        userId: isUserIdValue(userId) ? toUserId(userId) : null,
+        createdAt: now,
+        updatedAt: now,
+      };
+    });
+    return this.importRows(rows);
+  }
+
+  #db() {
+    const { backend, where } = this.#store;
+    return where.schema === undefined ? backend.db : backend.db.withSchema(where.schema);
+  }
+
+  async #guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      throw this.#store.errors.query(operation, cause);
+    }
+  }
+}

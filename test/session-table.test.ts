@@ -1,0 +1,76 @@
+/** Whole-table operations for operators (records.table), per dialect: stats and moving rows. */
+import { SessionRecordStore, sessionKey } from '@sessionsql/core';
+import { describe, expect, it } from 'vitest';
+import { selectedDialects, useStoreHarness } from './dialects.js';
+
+const HOUR = 3_600_000;
+
+for (const dialect of selectedDialects()) {
+  describe(`${dialect}: session table`, () => {
+    const h = useStoreHarness(dialect);
+    const open = (options: Record<string, unknown> = {}) =>
+      new SessionRecordStore(h().createBackend(), { tableName: h().table, pruneIntervalMs: false, ...options });
+
+    it('reports live and expired sessions, users, the top users, times, sizes and the schema version', async () => {
+      let now = 80_000_000;
+      const records = open({ clock: () => now });
+      await records.save('a1', { userId: 'alice' }, now + HOUR);
+      now += 1000;
+      await records.save('a2', { userId: 'alice' }, now + HOUR);
+      await records.save('b1', { userId: 'bob' }, now + HOUR);
+      await records.save('anon', {}, now + HOUR);
+      await records.save('old', { userId: 'carol' }, now + 10);
+      now += 100;
+      const stats = await records.table.stats({ topUsers: 1 });
+      expect(stats).toMatchObject({
+        live: 4,
+        expired: 1,
+        users: 2,
+        topUsers: [{ userId: 'alice', sessions: 2 }],
+        oldestCreatedAt: 80_000_000,
+        newestCreatedAt: 80_001_000,
+        migrations: ['0001_create_sessions', '0002_hash_session_ids'],
+      });
+      expect(stats.tableBytes).toBeGreaterThan(0);
+      expect(stats.indexBytes).toBeGreaterThan(0);
+    });
+
+    it('moves rows as stored, page by page, idempotently; an older copy never overwrites a newer row', async () => {
+      const from = open();
+      const expiresAt = Date.now() + HOUR;
+      for (let i = 0; i < 25; i++) await from.save(`s${i}`, { userId: `u${i % 3}`, i }, expiresAt);
+      await from.save('expired', { userId: 'u0' }, Date.now() - 1);
+      const rows = [];
+      for (let after: string | undefined; ; ) {
+        const page = await from.table.exportRows({ limit: 10, ...(after === undefined ? {} : { after }) });
+        rows.push(...page);
+        if (page.length < 10) break;
+        after = page[page.length - 1]!.key;
+      }
+      expect(rows.map((r) => r.key)).toEqual(Array.from({ length: 25 }, (_, i) => sessionKey(`s${i}`)).sort());
+      await from.clearAll();
+      expect(await from.table.importRows(rows)).toBe(25);
+      expect(await from.table.importRows(rows)).toBeGreaterThanOrEqual(0);
+      expect(await from.count()).toBe(25);
+      expect((await from.load('s7'))?.data).toEqual({ userId: 'u1', i: 7 });
+      expect(await from.countSessionsForUser('u0')).toBe(9);
+      await from.save('s7', { userId: 'u1', i: 'newer' }, expiresAt);
+      await from.table.importRows(rows);
+      expect((await from.load('s7'))?.data).toEqual({ userId: 'u1', i: 'newer' });
+      await expect(from.table.importRows([{ ...rows[0]!, key: 'raw-id' }])).rejects.toThrow(TypeError);
+    });
+
+    it('imports sessions under their ids, with their users from getUserId', async () => {
+      const records = open({ getUserId: (s: { account?: string }) => s.account });
+      const expiresAt = Date.now() + HOUR;
+      expect(
+        await records.table.importSessions([
+          { id: 'peer-1', data: { account: 'alice', cart: [1] }, expiresAt },
+          { id: 'peer-2', data: { cart: [] }, expiresAt },
+        ]),
+      ).toBe(2);
+      expect((await records.load('peer-1'))?.data).toEqual({ account: 'alice', cart: [1] });
+      expect(await records.listSessionHandlesForUser('alice')).toEqual([sessionKey('peer-1')]);
+    });
+  });
+}
