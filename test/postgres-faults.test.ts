@@ -403,6 +403,57 @@ describe.runIf(selectedDialects().includes('postgres'))('PostgreSQL faults', () 
       expect(await store.get('a')).toMatchObject({ v: 1 });
     });
 
+    it('a connection the server ends while a statement runs is CONNECTION_FAILED, and the next call gets a new one', async () => {
+      const app = `sessionsql_terminated_${process.pid}`;
+      const tableName = table();
+      const store = fromUrl(urlTo(server.port, { application_name: app }), { tableName });
+      await store.set('a', session({ v: 1 }));
+      const locker = await admin.connect();
+      try {
+        await locker.query('begin');
+        await locker.query(`lock table "${schema}"."${tableName}" in access exclusive mode`);
+        const blocked = outcome(store.get('a'));
+        await vi.waitFor(async () => {
+          const { rows } = await admin.query(
+            "select pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'",
+            [app],
+          );
+          expect(rows.length).toBe(1);
+        });
+        const ended = await blocked;
+        expect(ended.error?.code).toBe('CONNECTION_FAILED');
+        expect(ended.error?.message).toMatch(
+          /terminating connection due to administrator command|Connection terminated/,
+        );
+      } finally {
+        await locker.query('rollback');
+        locker.release();
+      }
+      expect(await store.get('a')).toMatchObject({ v: 1 });
+    });
+
+    it('an unknown host is CONNECTION_FAILED, within connect_timeout', async () => {
+      const unknown = await outcome(
+        fromUrl(urlTo(server.port, { connect_timeout: '3' }, { host: 'sessionsql-no-such-host.invalid' })).ready(),
+      );
+      expect(unknown.error?.code).toBe('CONNECTION_FAILED');
+      expect(unknown.error?.message).toContain('cannot connect to postgres at sessionsql-no-such-host.invalid:');
+      expect(unknown.error?.message).toMatch(/ENOTFOUND|EAI_AGAIN|within 3000 ms/);
+      expect(unknown.ms).toBeLessThan(4000);
+    });
+
+    it('session data PostgreSQL cannot store (a NUL character in jsonb) is DATA_REJECTED, and nothing is written', async () => {
+      const store = fromUrl(urlTo(server.port));
+      await store.set('a', session({ v: 'before' }));
+      const refused = await outcome(store.set('a', session({ v: 'secret\u0000data' })));
+      expect(refused.error?.code).toBe('DATA_REJECTED');
+      expect(refused.error?.message).toMatch(
+        /refused the session data.*nothing was written\. Remove the offending value/,
+      );
+      expectNoSecrets(refused.error, 'secret');
+      expect(await store.get('a')).toMatchObject({ v: 'before' });
+    });
+
     it('a missing database and a refused login are CONNECTION_FAILED', async () => {
       const missing = await outcome(fromUrl(urlTo(server.port, {}, { database: `no_such_db_${process.pid}` })).ready());
       expect(missing.error?.code).toBe('CONNECTION_FAILED');
