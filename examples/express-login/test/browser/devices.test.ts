@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppProcess, startAppProcess } from '../app-process.js';
+import { launchChromium } from './chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** Screenshots land here (gitignored); CI keeps them as test artifacts. */
 export const ARTIFACTS = fileURLToPath(new URL('../../../../test-results/express-login/', import.meta.url));
 
@@ -20,25 +20,9 @@ describe('express-login in Chromium: two devices of one user', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}. Install it with \`sudo apt-get install -y chromium\` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary. Playwright's own browser download is not used.`,
-      );
-    }
+    browser = await launchChromium();
     dataDir = mkdtempSync(join(tmpdir(), 'sessionsql-browser-'));
     app = await startAppProcess({ SESSION_DATA_DIR: dataDir, SESSION_SECRET: 'browser test secret' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
