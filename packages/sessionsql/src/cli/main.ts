@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './commands/check.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { migrateCommand } from './commands/migrate.js';
 import { pruneCommand } from './commands/prune.js';
 import { statsCommand } from './commands/stats.js';
+import { usersCommand } from './commands/users.js';
 import { EXIT, EXIT_CODE_HELP, UsageError } from './exit-codes.js';
 import { line, paint } from './output.js';
 
@@ -10,7 +13,15 @@ import { line, paint } from './output.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The commands, in the order `--help` lists them: one file each in `commands/`. */
-const COMMANDS: readonly RegisterCommand[] = [migrateCommand, checkCommand, statsCommand, pruneCommand];
+const COMMANDS: readonly RegisterCommand[] = [
+  migrateCommand,
+  checkCommand,
+  statsCommand,
+  pruneCommand,
+  usersCommand,
+  exportCommand,
+  importCommand,
+];
 
 /** The `sessionsql` program with every command registered. */
 export function buildProgram(): Command {

@@ -1,0 +1,88 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { StoredRow } from '@sessionsql/core';
+import type { Command } from 'commander';
+import { CliFailure } from '../exit-codes.js';
+import { type DbFlags, withDbFlags, withStore } from '../open-store.js';
+import { formatCount, line } from '../output.js';
+import { startProgress } from '../progress.js';
+
+interface ImportFlags extends DbFlags {
+  readonly file?: string;
+}
+
+/** Rows written per transaction. */
+const BATCH = 1000;
+
+/**
+ * `sessionsql import`: the JSON lines of `export` (from `--file`, or stdin) written in
+ * batches; idempotent (a row already there is replaced only by one updated as late or later).
+ * Creates the table when it is not there.
+ */
+export function importCommand(program: Command): void {
+  withDbFlags(program.command('import'))
+    .description('Restore sessions from JSON lines written by `export` (idempotent; creates the table if needed).')
+    .option('--file <path>', 'read this file instead of stdin')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ sessionsql import --url postgres://app@db.internal/app --file sessions.jsonl',
+    )
+    .action(async (flags: ImportFlags) => {
+      const input = flags.file === undefined ? process.stdin : createReadStream(flags.file);
+      const opened = new Promise<void>((resolve, reject) => {
+        if (flags.file === undefined) resolve();
+        input.once('open', () => resolve()).once('error', reject);
+      });
+      await opened.catch((error: Error) => {
+        throw new CliFailure(`cannot read ${flags.file}: ${error.message}`);
+      });
+      await withStore(
+        flags.url,
+        flags,
+        async (store) => {
+          const progress = startProgress('import', 0);
+          let read = 0;
+          let written = 0;
+          let batch: StoredRow[] = [];
+          const flush = async () => {
+            written += await store.table.importRows(batch);
+            batch = [];
+            progress.update(read);
+          };
+          try {
+            let lineNumber = 0;
+            for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+              lineNumber++;
+              if (text.trim() === '') continue;
+              batch.push(parseRow(text, lineNumber));
+              read++;
+              if (batch.length >= BATCH) await flush();
+            }
+            await flush();
+          } finally {
+            progress.stop();
+          }
+          const kept = read - written;
+          line(
+            process.stdout,
+            `imported ${formatCount(written)} of ${formatCount(read)} sessions${kept > 0 ? ` (${formatCount(kept)} kept: a newer copy was there)` : ''}`,
+          );
+        },
+        { create: true },
+      );
+    });
+}
+
+function parseRow(text: string, lineNumber: number): StoredRow {
+  let row: unknown;
+  try {
+    row = JSON.parse(text);
+  } catch {
+    throw new CliFailure(`line ${lineNumber} is not JSON; the lines before it were imported (run again once fixed).`);
+  }
+  const r = row as Partial<StoredRow> | null;
+  if (typeof r !== 'object' || r === null || typeof r.key !== 'string' || typeof r.data !== 'string') {
+    throw new CliFailure(`line ${lineNumber} is not a row written by \`sessionsql export\` (key, data, expiresAt, …).`);
+  }
+  return r as StoredRow;
+}
