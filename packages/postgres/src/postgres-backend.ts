@@ -164,37 +164,55 @@ function connectFailure(error: unknown, wait: ConnectWait): unknown {
   return error;
 }
 
-/** Resolves `pool.connect()` or rejects with `onTimeout()` after `ms`; a late connection goes back to the pool. */
-function connectWithin(pool: pg.Pool, ms: number, onTimeout: () => Error): Promise<pg.PoolClient> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(onTimeout());
-    }, ms);
-    pool.connect().then(
-      (client) => {
-        if (!settled) {
-          settled = true;
-          clearTimeout(timer);
-          resolve(client);
-        } else client.release();
-      },
-      (error: unknown) => {
-        if (!settled) {
-          settled = true;
-          clearTimeout(timer);
-          reject(error);
-        }
-      },
+/**
+ * Checks a connection out of `pool` and calls `done` once, with it or with the failure (see
+ * {@link connectFailure}); the wait is bounded by the pool's own `connectionTimeoutMillis`, or
+ * by a timer of `wait.ms` when it has none, and a connection arriving after that timer goes
+ * back to the pool. Callbacks, not promises: this is on every statement's path.
+ */
+function checkOut(pool: pg.Pool, wait: ConnectWait, done: (error: unknown, client?: pg.PoolClient) => void): void {
+  if (wait.byPool) {
+    pool.connect((error, client) => (error ? done(connectFailure(error, wait)) : done(undefined, client)));
+    return;
+  }
+  let settled = false;
+  const timer = setTimeout(() => {
+    settled = true;
+    done(
+      new PostgresConnectionError(
+        'SESSIONSQL_POOL_TIMEOUT',
+        `no connection from the pool within ${wait.ms} ms: every connection stayed busy, or the server did not answer; ${wait.hint}`,
+        undefined,
+      ),
     );
+  }, wait.ms);
+  pool.connect((error, client, release) => {
+    if (settled) {
+      if (!error) release();
+      return;
+    }
+    settled = true;
+    clearTimeout(timer);
+    if (error) done(connectFailure(error, wait));
+    else done(undefined, client);
   });
 }
 
+/** A statement's failure as the store reports it: pg's read timeout names `queryTimeoutMs`. */
+function statementFailure(error: Error, timeoutMs: number): Error {
+  if (error.message !== 'Query read timeout') return error;
+  return new PostgresConnectionError(
+    'SESSIONSQL_QUERY_TIMEOUT',
+    `PostgreSQL did not answer within ${timeoutMs} ms (queryTimeoutMs); the connection was closed and the next call opens a new one. The network or the server may be down or overloaded; raise queryTimeoutMs if statements legitimately take longer`,
+    error,
+  );
+}
+
 /**
- * One connection checked out of the pool. Each statement waits at most `timeoutMs` for its
- * answer (pg's `query_timeout`, set on each statement); a connection that timed out or failed is never reused:
- * later statements on it fail at once and `release()` discards it (its socket is destroyed).
+ * One connection checked out of the pool, for Kysely (migrations, locks, pruning). Each
+ * statement waits at most `timeoutMs` for its answer (pg's `query_timeout`, set on each
+ * statement); a connection that timed out or failed is never reused: later statements on it
+ * fail at once and `release()` discards it (its socket is destroyed).
  */
 class Lease {
   readonly #client: pg.PoolClient;
@@ -219,14 +237,7 @@ class Lease {
           resolve(result!);
           return;
         }
-        let failure: Error = error;
-        if (error.message === 'Query read timeout') {
-          failure = new PostgresConnectionError(
-            'SESSIONSQL_QUERY_TIMEOUT',
-            `PostgreSQL did not answer within ${this.#timeoutMs} ms (queryTimeoutMs); the connection was closed and the next call opens a new one. The network or the server may be down or overloaded; raise queryTimeoutMs if statements legitimately take longer`,
-            error,
-          );
-        }
+        const failure = statementFailure(error, this.#timeoutMs);
         if (isConnectionError(failure)) this.#broken ??= failure;
         reject(failure);
       };
@@ -307,25 +318,12 @@ export function createPostgresBackend({
   queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
 }: PostgresBackendOptions): SessionBackend {
   const wait = connectWait(pool, ownsPool, queryTimeoutMs);
-  const acquire = async (): Promise<Lease> => {
-    try {
-      const client = wait.byPool
-        ? await pool.connect()
-        : await connectWithin(
-            pool,
-            wait.ms,
-            () =>
-              new PostgresConnectionError(
-                'SESSIONSQL_POOL_TIMEOUT',
-                `no connection from the pool within ${wait.ms} ms: every connection stayed busy, or the server did not answer; ${wait.hint}`,
-                undefined,
-              ),
-          );
-      return new Lease(client, queryTimeoutMs);
-    } catch (error) {
-      throw connectFailure(error, wait);
-    }
-  };
+  const acquire = (): Promise<Lease> =>
+    new Promise((resolve, reject) =>
+      checkOut(pool, wait, (error, client) =>
+        error === undefined ? resolve(new Lease(client!, queryTimeoutMs)) : reject(error),
+      ),
+    );
   // Kysely (migrations, locks, pruning) gets its connections through the same bounded leases.
   const leases = {
     async connect() {
@@ -376,24 +374,51 @@ export function createPostgresBackend({
     }),
     encodeTime: (ms) => new Date(ms),
 
-    async execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
+    execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
       let name = names.get(query.sql);
       if (name === undefined) {
         name = `sessionsql_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
         names.set(query.sql, name);
       }
-      const lease = await acquire();
-      try {
-        const result = await lease.query({
-          name,
-          text: query.sql,
-          values: values as unknown[],
-          types: queryTypes,
-        });
-        return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
-      } finally {
-        lease.release();
-      }
+      const config = {
+        name,
+        text: query.sql,
+        values: values as unknown[],
+        types: queryTypes,
+        query_timeout: queryTimeoutMs,
+      };
+      // One promise and callbacks inside: a Lease per statement cost a fifth more CPU.
+      return new Promise((resolve, reject) =>
+        checkOut(pool, wait, (connectError, client) => {
+          if (connectError !== undefined) {
+            reject(connectError);
+            return;
+          }
+          let broken: Error | undefined;
+          const onError = (error: Error) => {
+            broken ??= error;
+          };
+          const done = (error: Error | null | undefined, result?: pg.QueryResult) => {
+            client!.off('error', onError);
+            if (error) {
+              const failure = statementFailure(error, queryTimeoutMs);
+              if (isConnectionError(failure)) broken ??= failure;
+              // With an error pg-pool discards the client (see Lease.release).
+              client!.release(broken);
+              reject(failure);
+            } else {
+              client!.release(broken);
+              resolve({ rows: result!.rows as Row[], affectedRows: result!.rowCount ?? 0 });
+            }
+          };
+          client!.on('error', onError);
+          try {
+            client!.query(config as pg.QueryConfig, done);
+          } catch (error) {
+            done(error as Error);
+          }
+        }),
+      );
     },
 
     withLock<T>(name: string, wait: boolean, task: (db: Kysely<any>) => Promise<T>): Promise<LockOutcome<T>> {
