@@ -96,3 +96,21 @@ export async function seed(url: string, count: number, expiresAt: number, prefix
     await s.close();
   }
 }
+
+/** Starts `sessionsql ...args` and returns the child (to signal) and its result. */
+export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  ensureBinLink();
+  let child: ReturnType<typeof execFile> | undefined;
+  const result = new Promise<RunResult>((done) => {
+    child = execFile(
+      BIN,
+      args,
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+  return { child: child!, result };
+}

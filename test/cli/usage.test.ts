@@ -2,7 +2,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BIN, ensureBinLink, run } from './cli-harness.js';
 
-const COMMANDS = ['migrate', 'check', 'stats', 'prune', 'users', 'export', 'import'];
+const COMMANDS = ['migrate', 'check', 'stats', 'prune', 'users', 'export', 'import', 'copy'];
 
 describe('sessionsql usage', () => {
   it('is npm’s bin link to the built dist/cli/bin.js, a node script', () => {
@@ -22,7 +22,7 @@ describe('sessionsql usage', () => {
     const r = await run([command, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Example:\n {2}\$ sessionsql /);
-    if (command !== 'users') expect(r.stdout).toMatch(/--url <url>/);
+    if (command !== 'users' && command !== 'copy') expect(r.stdout).toMatch(/--url <url>/);
   });
 
   it('an unknown command, an unknown flag, a missing URL and an unknown scheme exit 2', async () => {

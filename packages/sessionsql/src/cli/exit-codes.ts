@@ -26,3 +26,8 @@ export class UsageError extends Error {
 export class CliFailure extends Error {
   override readonly name = 'CliFailure';
 }
+
+/** Ctrl-C stopped the command at a safe point (exit code 130). */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}

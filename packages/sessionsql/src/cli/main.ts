@@ -1,12 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './commands/check.js';
+import { copyCommand } from './commands/copy.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { migrateCommand } from './commands/migrate.js';
 import { pruneCommand } from './commands/prune.js';
 import { statsCommand } from './commands/stats.js';
 import { usersCommand } from './commands/users.js';
-import { EXIT, EXIT_CODE_HELP, UsageError } from './exit-codes.js';
+import { EXIT, EXIT_CODE_HELP, Interrupted, UsageError } from './exit-codes.js';
 import { line, paint } from './output.js';
 
 /** Adds one command (and its action) to the program. */
@@ -21,6 +22,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   usersCommand,
   exportCommand,
   importCommand,
+  copyCommand,
 ];
 
 /** The `sessionsql` program with every command registered. */
@@ -53,6 +55,10 @@ function report(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
     if (error.code === 'commander.help') return EXIT.ok;
     return EXIT.usage;
+  }
+  if (error instanceof Interrupted) {
+    line(err, error.message);
+    return EXIT.interrupted;
   }
   if (error instanceof UsageError) {
     line(err, `${paint(err, 'red', 'error:')} ${error.message}`);
