@@ -84,7 +84,12 @@ export class StoreErrors {
     const { name, location } = this.#backend;
     return new SessionStoreError(
       'CONNECTION_FAILED',
-      `sessionsql: cannot connect to ${name} at ${location}: ${describeCause(cause)}. Check that the server is running and reachable from here, and that the user, password and database name are right.`,
+      `sessionsql: cannot connect to ${name} at ${location}: ${describeCause(cause)}${
+        // A backend's own error (a timeout, SSL) already says what to change.
+        String((cause as { code?: unknown })?.code).startsWith('SESSIONSQL_')
+          ? ''
+          : '. Check that the server is running and reachable from here, and that the user, password and database name are right.'
+      }`,
       { cause: scrubCause(cause) },
     );
   }
