@@ -17,11 +17,13 @@ export const BIN = join(ROOT, 'node_modules/.bin/sessionsql');
 
 /**
  * npm links a bin only when its file exists, and a fresh clone runs `npm ci` before the build:
- * link it now as npm does (`npm rebuild`), once.
+ * link it now as npm does (`npm rebuild`) when it is missing. The link is run with node (as
+ * npm's shims do), so a dist file rebuilt without its executable bit still runs.
  */
 export function ensureBinLink(): void {
-  if (!existsSync(BIN))
+  if (!existsSync(BIN)) {
     execFileSync('npm', ['rebuild', 'sessionsql', '--ignore-scripts'], { cwd: ROOT, stdio: 'ignore' });
+  }
 }
 
 export interface RunResult {
@@ -35,8 +37,8 @@ export function run(args: readonly string[], options: { env?: NodeJS.ProcessEnv;
   ensureBinLink();
   return new Promise<RunResult>((done) => {
     const child = execFile(
-      BIN,
-      args,
+      process.execPath,
+      [BIN, ...args],
       {
         cwd: ROOT,
         env: { ...process.env, NO_COLOR: '1', SESSION_DB_URL: '', SESSIONSQL_PROGRESS_MS: '50', ...options.env },
@@ -103,8 +105,8 @@ export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   let child: ReturnType<typeof execFile> | undefined;
   const result = new Promise<RunResult>((done) => {
     child = execFile(
-      BIN,
-      args,
+      process.execPath,
+      [BIN, ...args],
       { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;

@@ -42,12 +42,16 @@ describe('copy', () => {
     await seed(from, 4000, Date.now() + 3_600_000, 'r', 10);
     const to = postgresUrl('resume');
     const stateFile = join(dir, 'resume.json');
-    const args = ['copy', '--from', from, '--to', to, '--batch-size', '20', '--state', stateFile];
+    const args = ['copy', '--from', from, '--to', to, '--batch-size', '2', '--state', stateFile];
     const { child, result } = start(args);
-    while (!existsSync(stateFile)) await sleep(5);
+    let ended = false;
+    void result.then(() => {
+      ended = true;
+    });
+    while (!existsSync(stateFile) && !ended) await sleep(5);
     child.kill('SIGINT');
     const stopped = await result;
-    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.code, JSON.stringify(stopped)).toBe(130);
     expect(stopped.stderr).toMatch(/interrupted after [\d,]+ sessions; run the same command again to resume/);
     const checkpoint = JSON.parse(readFileSync(stateFile, 'utf8'));
     expect(checkpoint.copied).toBeGreaterThan(0);

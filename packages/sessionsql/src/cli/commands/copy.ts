@@ -93,11 +93,17 @@ async function copy(source: SessionRecordStore, destination: SessionRecordStore,
         else if (Math.random() * seen < flags.sample) sample[Math.floor(Math.random() * flags.sample)] = row;
       }
     }
-  } finally {
+  } catch (error) {
     process.off('SIGINT', onSigint);
+    throw error;
+  } finally {
     progress.stop();
   }
-  const result = await verifyCopy(source, destination, sample, includeExpired);
+  // Ctrl-C while verifying stops at the end of it; the checkpoint stays, so a rerun resumes.
+  const result = await verifyCopy(source, destination, sample, includeExpired).finally(() =>
+    process.off('SIGINT', onSigint),
+  );
+  if (stop) throw new Interrupted('interrupted while verifying; run the same command again to resume.');
   const out = process.stdout;
   line(out, `copied ${formatCount(copied)} sessions`);
   line(
