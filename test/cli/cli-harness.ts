@@ -3,7 +3,7 @@
  * (`node_modules/.bin/sessionsql`), and gives each test file its own SQLite directory and
  * PostgreSQL schema.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,15 +15,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** The bin link npm makes for the workspace's `sessionsql` package. */
 export const BIN = join(ROOT, 'node_modules/.bin/sessionsql');
 
-/**
- * npm links a bin only when its file exists, and a fresh clone runs `npm ci` before the build:
- * link it now as npm does (`npm rebuild`) when it is missing. The link is run with node (as
- * npm's shims do), so a dist file rebuilt without its executable bit still runs.
- */
+/** Fails clearly when npm has not linked the command (run `npm install`). */
 export function ensureBinLink(): void {
-  if (!existsSync(BIN)) {
-    execFileSync('npm', ['rebuild', 'sessionsql', '--ignore-scripts'], { cwd: ROOT, stdio: 'ignore' });
-  }
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm install\` at the repository root to link it.`);
 }
 
 export interface RunResult {

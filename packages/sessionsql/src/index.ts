@@ -8,10 +8,10 @@ export {
   type SessionRecord,
   SessionRecordStore,
   SessionStoreError,
-  sessionKey,
   type SessionStoreErrorCode,
   type SessionStoreOptions,
   SqlSessionStore,
+  sessionKey,
   type UserSession,
 } from '@sessionsql/core';
 export { DefaultSessionStore, type DefaultSessionStoreOptions } from './default-session-store.js';
