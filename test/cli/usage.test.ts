@@ -1,14 +1,17 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BIN, ensureBinLink, run } from './cli-harness.js';
 
 const COMMANDS = ['migrate', 'check', 'stats', 'prune', 'users', 'export', 'import', 'copy'];
 
 describe('sessionsql usage', () => {
-  it('is npm’s bin link to the built dist/cli/bin.js, a node script', () => {
+  it('is npm’s bin link to the package’s executable shim, a node script loading dist/cli/bin.js', () => {
     ensureBinLink();
-    expect(realpathSync(BIN)).toMatch(/packages\/sessionsql\/dist\/cli\/bin\.js$/);
-    expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(realpathSync(BIN)).toMatch(/packages\/sessionsql\/bin\/sessionsql\.js$/);
+    const shim = readFileSync(BIN, 'utf8');
+    expect(shim.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(shim).toContain("import '../dist/cli/bin.js'");
+    expect(statSync(realpathSync(BIN)).mode & 0o111).not.toBe(0);
   });
 
   it('--help lists every command and the exit codes', async () => {
