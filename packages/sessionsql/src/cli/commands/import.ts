@@ -2,13 +2,18 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { StoredRow } from '@sessionsql/core';
 import type { Command } from 'commander';
-import { CliFailure } from '../exit-codes.js';
+import { CliFailure, UsageError } from '../exit-codes.js';
 import { type DbFlags, withDbFlags, withStore } from '../open-store.js';
 import { formatCount, line } from '../output.js';
+import { PEERS } from '../peers/peer-tables.js';
 import { startProgress } from '../progress.js';
+import { importFromPeer } from './import-peer.js';
 
 interface ImportFlags extends DbFlags {
   readonly file?: string;
+  readonly peer?: string;
+  readonly from?: string;
+  readonly fromTable?: string;
 }
 
 /** Rows written per transaction. */
@@ -17,17 +22,46 @@ const BATCH = 1000;
 /**
  * `sessionsql import`: the JSON lines of `export` (from `--file`, or stdin) written in
  * batches; idempotent (a row already there is replaced only by one updated as late or later).
- * Creates the table when it is not there.
+ * Creates the table when it is not there. With `--peer <name> --from <url>`, adopts the table
+ * of another express-session store instead (see import-peer.ts).
  */
 export function importCommand(program: Command): void {
   withDbFlags(program.command('import'))
-    .description('Restore sessions from JSON lines written by `export` (idempotent; creates the table if needed).')
+    .description(
+      'Restore sessions from JSON lines written by `export`, or adopt the table of another session store with --peer (idempotent; creates the table if needed).',
+    )
     .option('--file <path>', 'read this file instead of stdin')
+    .option('--peer <name>', `read the live sessions of another store's table: ${Object.keys(PEERS).join(', ')}`)
+    .option('--from <url>', 'with --peer: the database that store writes to (sqlite:path.db, postgres://…?schema=…)')
+    .option(
+      '--from-table <name>',
+      `with --peer: its table (default: ${Object.entries(PEERS)
+        .map(([name, p]) => `${p.table} for ${name}`)
+        .join('; ')})`,
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  $ sessionsql import --url postgres://app@db.internal/app --file sessions.jsonl',
+      `
+Example:
+  $ sessionsql import --url postgres://app@db.internal/app --file sessions.jsonl
+
+Adopting the table of connect-pg-simple in the same database (--peer):
+  $ sessionsql import --peer connect-pg-simple --from postgres://app@db.internal/app --url postgres://app@db.internal/app
+
+With --peer, each live session keeps its id, so a cookie the old store signed (same secret)
+stays signed in; user ids come from getUserId (userId, user.id, passport.user). Expired
+sessions are skipped; a session already in the target is kept, so running again changes
+nothing. The peer's table is only read.`,
     )
     .action(async (flags: ImportFlags) => {
+      if (flags.peer !== undefined) {
+        if (flags.file !== undefined) throw new UsageError('--file and --peer are two sources: pass one.');
+        await importFromPeer({ ...flags, peer: flags.peer });
+        return;
+      }
+      if (flags.from !== undefined || flags.fromTable !== undefined) {
+        throw new UsageError(`--from and --from-table go with --peer <name> (${Object.keys(PEERS).join(', ')}).`);
+      }
       const input = flags.file === undefined ? process.stdin : createReadStream(flags.file);
       const opened = new Promise<void>((resolve, reject) => {
         if (flags.file === undefined) resolve();
