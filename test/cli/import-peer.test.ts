@@ -3,6 +3,7 @@
  * over HTTP, and their `set` for an expired session) are adopted, and the cookie the old store
  * issued is still signed in on sessionsql's DefaultSessionStore with the same secret.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,7 @@ import express from 'express';
 import session from 'express-session';
 import knex from 'knex';
 import pg from 'pg';
-import { DefaultSessionStore } from 'sessionsql';
+import { DefaultSessionStore, openRecordStore } from 'sessionsql';
 import { describe, expect, inject, it } from 'vitest';
 import { postgresUrl, run, sqliteDir, store } from './cli-harness.js';
 
@@ -88,38 +89,44 @@ async function importAndSwitch(
   target: string,
   cookies: { alice: string; bob: string },
   label: RegExp,
-  { tableName = 'sessions', extra = 0 }: { tableName?: string; extra?: number } = {},
+  {
+    tableName = 'sessions',
+    extra = 0,
+    encryptionKey,
+  }: { tableName?: string; extra?: number; encryptionKey?: string } = {},
 ) {
+  const keyArgs = encryptionKey === undefined ? [] : ['--encryption-key-env', 'APP_SESSION_KEY'];
+  const env = encryptionKey === undefined ? {} : { APP_SESSION_KEY: encryptionKey };
   const live = (2 + extra).toLocaleString('en-US');
   const all = (3 + extra).toLocaleString('en-US');
-  const first = await run([
-    'import',
-    ...args,
-    '--url',
-    target,
-    ...(tableName === 'sessions' ? [] : ['--table', tableName]),
-  ]);
+  const first = await run(
+    ['import', ...args, '--url', target, ...(tableName === 'sessions' ? [] : ['--table', tableName]), ...keyArgs],
+    { env },
+  );
   expect(first.code, first.stderr).toBe(0);
   expect(first.stdout).toMatch(
     new RegExp(`imported ${live} of ${all} sessions from ${label.source} \\(1 expired skipped\\)\\n`),
   );
   expect(first.stderr).toMatch(new RegExp(`import: ${3 + extra}/${3 + extra}`));
 
-  const records = store(target, tableName);
+  const records =
+    encryptionKey === undefined
+      ? store(target, tableName)
+      : openRecordStore({ url: target, tableName, pruneIntervalMs: false, encryptionKeys: [encryptionKey] });
   try {
     expect(await records.count()).toBe(2 + extra);
     expect(await records.countSessionsForUser('alice')).toBe(1);
     expect(await records.countSessionsForUser('bob')).toBe(1);
     expect(await records.countSessionsForUser('carol')).toBe(0);
     const before = await records.table.exportRows({ limit: 10_000 });
+    if (encryptionKey !== undefined) {
+      for (const row of before) expect(row.data).not.toMatch(/alice|bob|book/);
+    }
 
-    const again = await run([
-      'import',
-      ...args,
-      '--url',
-      target,
-      ...(tableName === 'sessions' ? [] : ['--table', tableName]),
-    ]);
+    const again = await run(
+      ['import', ...args, '--url', target, ...(tableName === 'sessions' ? [] : ['--table', tableName]), ...keyArgs],
+      { env },
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(
       new RegExp(`imported 0 of ${all} sessions .*\\(1 expired skipped, ${live} already there kept\\)`),
@@ -129,7 +136,10 @@ async function importAndSwitch(
     await records.close();
   }
 
-  const sessionsql = DefaultSessionStore.fromUrl(target, { tableName });
+  const sessionsql = DefaultSessionStore.fromUrl(target, {
+    tableName,
+    ...(encryptionKey === undefined ? {} : { encryptionKeys: [encryptionKey] }),
+  });
   const app = await startApp(sessionsql as unknown as session.Store);
   try {
     expect(await app.me(cookies.alice)).toEqual({ user: { id: 'alice' }, cart: ['book', 'lamp'] });
@@ -218,7 +228,7 @@ describe.concurrent('import --peer', () => {
     }
   });
 
-  it('connect-session-knex (SQLite): into a second table of the same file', async () => {
+  it('connect-session-knex (SQLite): into a second, encrypted table of the same file', async () => {
     const file = sqlite('knex');
     const db = knex({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
     let cookies: { alice: string; bob: string };
@@ -234,7 +244,7 @@ describe.concurrent('import --peer', () => {
       `sqlite:${file}`,
       cookies,
       /connect-session-knex table "sessions"/,
-      { tableName: 'app_sessions' },
+      { tableName: 'app_sessions', encryptionKey: randomBytes(32).toString('base64') },
     );
   });
 
@@ -290,7 +300,7 @@ describe.concurrent('import --peer', () => {
       await client.end();
     }
 
-    const [wrongColumns, unknown, wrongBackend, noFrom, fromWithoutPeer] = await Promise.all([
+    const [wrongColumns, unknown, wrongBackend, noFrom, fromWithoutPeer, noKey] = await Promise.all([
       run([
         'import',
         '--peer',
@@ -306,6 +316,17 @@ describe.concurrent('import --peer', () => {
       run(['import', '--peer', 'connect-pg-simple', '--from', `sqlite:${file}`, '--url', `sqlite:${target}`]),
       run(['import', '--peer', 'connect-pg-simple', '--url', `sqlite:${target}`]),
       run(['import', '--from', `sqlite:${file}`, '--url', `sqlite:${target}`]),
+      run([
+        'import',
+        '--peer',
+        'connect-session-knex',
+        '--from',
+        `sqlite:${file}`,
+        '--url',
+        `sqlite:${target}`,
+        '--encryption-key-env',
+        'NO_SUCH_SESSION_KEY',
+      ]),
     ]);
     expect(wrongColumns.code).toBe(1);
     expect(wrongColumns.stderr).toMatch(/is not connect-session-knex's: it has no column sid, sess, expired/);
@@ -318,7 +339,9 @@ describe.concurrent('import --peer', () => {
     expect(noFrom.code).toBe(2);
     expect(noFrom.stderr).toMatch(/--peer needs --from <url>/);
     expect(fromWithoutPeer.code).toBe(2);
-    expect(fromWithoutPeer.stderr).toMatch(/--from and --from-table go with --peer/);
+    expect(fromWithoutPeer.stderr).toMatch(/--from, --from-table and --encryption-key-env go with --peer/);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/the environment variable "NO_SUCH_SESSION_KEY" is not set/);
     expect(existsSync(target)).toBe(false);
   });
 });

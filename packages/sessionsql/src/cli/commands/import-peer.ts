@@ -11,6 +11,20 @@ export interface PeerImportFlags extends DbFlags {
   readonly peer: string;
   readonly from?: string;
   readonly fromTable?: string;
+  readonly encryptionKeyEnv?: string;
+}
+
+/** The keys named by `--encryption-key-env A,B` (environment variables, so no key is on the command line). */
+function encryptionKeys(names: string | undefined): string[] | undefined {
+  if (names === undefined) return undefined;
+  return names.split(',').map((raw) => {
+    const name = raw.trim();
+    const key = process.env[name];
+    if (name === '' || key === undefined || key.trim() === '') {
+      throw new UsageError(`--encryption-key-env: the environment variable ${JSON.stringify(name)} is not set.`);
+    }
+    return key.trim();
+  });
 }
 
 /** Rows read from the peer and written per transaction. */
@@ -33,6 +47,7 @@ export async function importFromPeer(flags: PeerImportFlags): Promise<void> {
   const from = targetOf(flags.from, '--from');
   const to = targetOf(flags.url);
   const fromTable = flags.fromTable ?? layout.table;
+  const keys = encryptionKeys(flags.encryptionKeyEnv);
   if (sameDatabase(from, to) && fromTable === flags.table) {
     throw new UsageError(
       `the peer table and the target are the same table ${JSON.stringify(fromTable)} in ${redactUrl(flags.from)}: pass --table <name> for sessionsql's table.`,
@@ -63,7 +78,7 @@ export async function importFromPeer(flags: PeerImportFlags): Promise<void> {
           `imported ${formatCount(counts.written)} of ${formatCount(counts.read)} sessions from ${source.label}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`,
         );
       },
-      { create: true },
+      { create: true, ...(keys === undefined ? {} : { store: { encryptionKeys: keys } }) },
     );
   } finally {
     await source.close().catch(() => undefined);

@@ -14,6 +14,7 @@ interface ImportFlags extends DbFlags {
   readonly peer?: string;
   readonly from?: string;
   readonly fromTable?: string;
+  readonly encryptionKeyEnv?: string;
 }
 
 /** Rows written per transaction. */
@@ -39,6 +40,10 @@ export function importCommand(program: Command): void {
         .map(([name, p]) => `${p.table} for ${name}`)
         .join('; ')})`,
     )
+    .option(
+      '--encryption-key-env <names>',
+      "with --peer: environment variables holding the app's encryptionKeys, comma-separated, the first encrypts",
+    )
     .addHelpText(
       'after',
       `
@@ -51,7 +56,8 @@ Adopting the table of connect-pg-simple in the same database (--peer):
 With --peer, each live session keeps its id, so a cookie the old store signed (same secret)
 stays signed in; user ids come from getUserId (userId, user.id, passport.user). Expired
 sessions are skipped; a session already in the target is kept, so running again changes
-nothing. The peer's table is only read.`,
+nothing. The peer's table is only read. If the app sets encryptionKeys, pass them with
+--encryption-key-env so that the sessions are stored encrypted as the app reads them.`,
     )
     .action(async (flags: ImportFlags) => {
       if (flags.peer !== undefined) {
@@ -59,8 +65,10 @@ nothing. The peer's table is only read.`,
         await importFromPeer({ ...flags, peer: flags.peer });
         return;
       }
-      if (flags.from !== undefined || flags.fromTable !== undefined) {
-        throw new UsageError(`--from and --from-table go with --peer <name> (${Object.keys(PEERS).join(', ')}).`);
+      if (flags.from !== undefined || flags.fromTable !== undefined || flags.encryptionKeyEnv !== undefined) {
+        throw new UsageError(
+          `--from, --from-table and --encryption-key-env go with --peer <name> (${Object.keys(PEERS).join(', ')}).`,
+        );
       }
       const input = flags.file === undefined ? process.stdin : createReadStream(flags.file);
       const opened = new Promise<void>((resolve, reject) => {
