@@ -207,7 +207,10 @@ describe.concurrent('import --peer', () => {
         for (let i = 0; i < 2500; i++) {
           const cookie = new session.Cookie();
           cookie.maxAge = 3_600_000;
-          peer.set(`bulk-${i}`, { cookie, userId: `user${i % 10}` } as unknown as session.SessionData);
+          // Half as an app's own `userId`, half as Passport keeps it: getUserId finds both.
+          const user = `user${i % 10}`;
+          const data = i % 4 < 2 ? { cookie, userId: user } : { cookie, passport: { user } };
+          peer.set(`bulk-${i}`, data as unknown as session.SessionData);
         }
       })();
     } finally {
