@@ -163,22 +163,13 @@ export class SessionRecordStore extends EventEmitter {
   }
 
   /** Every live session, keyed by handle (the stored hash of its id). */
-  async all<Data = SessionObject>(): Promise<SessionsById<Data>> {
-    const { rows } = await this.#run<{ id: string; data: string }>('all', this.#queries.all, [this.#time(this.#now())]);
-    const result: SessionsById<Data> = {};
-    for (const row of rows) {
-      const data = this.#stored.decode(row.data, row.id)?.data ?? null;
-      // defineProperty: an id such as "__proto__" must become a key, not a prototype.
-      if (data !== null)
-        Object.defineProperty(result, row.id, { value: data, enumerable: true, writable: true, configurable: true });
-    }
-    return result;
+  all<Data = SessionObject>(): Promise<SessionsById<Data>> {
+    return this.#users.all<Data>();
   }
 
-  /** The number of live sessions. */
-  async count(): Promise<number> {
-    const { rows } = await this.#run<{ count: unknown }>('length', this.#queries.length, [this.#time(this.#now())]);
-    return Number(rows[0]?.count ?? 0);
+  /** The number of live sessions (rows; a session that cannot be decoded is counted too). */
+  count(): Promise<number> {
+    return this.#users.count();
   }
 
   /** Deletes every session, live or expired, and resolves how many it deleted. */
@@ -261,7 +252,7 @@ export class SessionRecordStore extends EventEmitter {
    * to date.
    */
   async migrate(): Promise<void> {
-    this.#assertOpen('migrate');
+    if (this.#closing !== undefined) throw this.#errors.closed('migrate');
     const stored = this.#stored;
     await migrateSessionTable(this.#db, this.#where, this.#lockName('migrate'), this.#errors, (text, key) =>
       stored.seal(text, key),
@@ -315,11 +306,12 @@ export class SessionRecordStore extends EventEmitter {
   }
 
   async #probe(): Promise<void> {
-    await this.#execute('ready', this.#queries.get, ['', this.#time(this.#now())]);
+    // Reads the table without migrating it (autoMigrate: false): fails when it is not there.
+    await this.#execute('ready', this.#queries.get, ['', this.#db.encodeTime(this.options.clock())]);
   }
 
   async #run<Row>(operation: string, query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
-    this.#assertOpen(operation);
+    if (this.#closing !== undefined) throw this.#errors.closed(operation);
     if (!this.#migrated) await this.ready();
     return this.#execute(operation, query, values);
   }
@@ -336,22 +328,11 @@ export class SessionRecordStore extends EventEmitter {
     }
   }
 
-  #assertOpen(operation: string): void {
-    if (this.#closing !== undefined) throw this.#errors.closed(operation);
-  }
-
   #report(error: SessionStoreError): void {
     reportError(error, this.options.onError, this);
   }
 
-  #now(): number {
-    return this.options.clock();
-  }
-
-  #time(ms: number): unknown {
-    return this.#db.encodeTime(ms);
-  }
-
+  /** A database-wide lock name for this table and `purpose`. */
   #lockName(purpose: string): string {
     return `sessionsql:${this.#where.schema ?? ''}.${this.#where.table}:${purpose}`;
   }
@@ -365,8 +346,8 @@ export class SessionRecordStore extends EventEmitter {
       errors: this.#errors,
       run: (operation, query, values) => this.#run(operation, query, values),
       ready: () => (this.#migrated ? Promise.resolve() : this.ready()),
-      now: () => this.#now(),
-      time: (ms) => this.#time(ms),
+      now: () => this.options.clock(),
+      time: (ms) => this.#db.encodeTime(ms),
       decode: (stored, key) => this.#stored.decode(stored, key),
       seal: (text, key) => this.#stored.seal(text, key),
       closing: () => this.#closing !== undefined,

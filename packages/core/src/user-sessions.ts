@@ -4,6 +4,7 @@ import type {
   DumpedSession,
   DumpOptions,
   ListForUserOptions,
+  SessionsById,
   UserSession,
 } from './session-record.js';
 import { wholeNumber } from './session-store-options.js';
@@ -85,6 +86,27 @@ export class UserSessions {
       });
     }
     return sessions;
+  }
+
+  /** Every live session, keyed by handle. */
+  async all<Data>(): Promise<SessionsById<Data>> {
+    const s = this.#store;
+    const { rows } = await s.run<{ id: string; data: string }>('all', s.queries.all, [s.time(s.now())]);
+    const result: SessionsById<Data> = {};
+    for (const row of rows) {
+      const data = s.decode(row.data, row.id)?.data ?? null;
+      // defineProperty: a key such as "__proto__" must become a key, not a prototype.
+      if (data !== null)
+        Object.defineProperty(result, row.id, { value: data, enumerable: true, writable: true, configurable: true });
+    }
+    return result;
+  }
+
+  /** The number of live sessions. */
+  async count(): Promise<number> {
+    const s = this.#store;
+    const { rows } = await s.run<{ count: unknown }>('length', s.queries.length, [s.time(s.now())]);
+    return Number(rows[0]?.count ?? 0);
   }
 
   /** Deletes every session, live or expired, and resolves how many it deleted. */
