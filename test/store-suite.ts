@@ -222,7 +222,9 @@ export function defineStoreSuite(dialect: DialectName): void {
           expiresAt: now + 2 * HOUR,
           data: expect.objectContaining({ agent: 'browser 1' }),
         });
-        expect((await store.listSessionsForUser('alice', { limit: 1, offset: 1 })).map((s) => s.handle)).toEqual(['d2'].map(sessionKey));
+        expect((await store.listSessionsForUser('alice', { limit: 1, offset: 1 })).map((s) => s.handle)).toEqual(
+          ['d2'].map(sessionKey),
+        );
         const { value } = await viaCallback<unknown[]>((cb) => store.listSessionsForUser('alice', { limit: 2 }, cb));
         expect(value).toHaveLength(2);
         await expect(store.listSessionsForUser('alice', { limit: 0 })).rejects.toThrow(/limit/);

@@ -59,7 +59,9 @@ for (const framework of FRAMEWORKS) {
 
       /** The user_id of the session's row; `[]` when there is no row. */
       const rowsOf = (sid: string | null) =>
-        h().query<{ user_id: string | null }>(`select user_id from ${h().qualifiedTable} where id = ?`, [sid === null ? '' : sessionKey(sid)]);
+        h().query<{ user_id: string | null }>(`select user_id from ${h().qualifiedTable} where id = ?`, [
+          sid === null ? '' : sessionKey(sid),
+        ]);
 
       /** Signs `client` in as `user`, checks it reads back, and returns the session id. */
       async function signIn(client: CookieClient, user: string): Promise<string> {
