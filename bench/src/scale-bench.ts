@@ -4,7 +4,7 @@
  * Tables are filled by one SQL statement in one transaction (generate_series / recursive CTE).
  */
 import { join } from 'node:path';
-import type { SqlSessionStore } from '@sessionsql/core';
+import { type SqlSessionStore, sessionKey } from '@sessionsql/core';
 import { PostgresSessionStore } from '@sessionsql/postgres';
 import { SqliteSessionStore } from '@sessionsql/sqlite';
 import Database from 'better-sqlite3';
@@ -71,6 +71,8 @@ function sqliteDialect(env: BenchEnv): Dialect {
   const file = join(env.dir, 'scale.sqlite');
   const admin = new Database(file);
   admin.pragma('journal_mode = WAL');
+  // The table holds each session id's key (its SHA-256), as the store writes it.
+  admin.function('session_key', { deterministic: true }, (id) => sessionKey(String(id)));
   return {
     name: 'sqlite',
     open: (table) => new SqliteSessionStore({ database: file, tableName: table, pruneIntervalMs: false }),
@@ -80,7 +82,7 @@ function sqliteDialect(env: BenchEnv): Dialect {
         .prepare(
           `with recursive c(i) as (select 0 union all select i + 1 from c where i < ? - 1)
            insert into "${table}" (id, data, expires_at, user_id, created_at, updated_at)
-           select substr(? || i || '${'_'.repeat(32)}', 1, 32), ?, ?, 'user-' || (i / ${SESSIONS_PER_USER}), ?, ? from c`,
+           select session_key(substr(? || i || '${'_'.repeat(32)}', 1, 32)), ?, ?, 'user-' || (i / ${SESSIONS_PER_USER}), ?, ? from c`,
         )
         .run(count, prefix, DATA, expiresAt, now, now);
       admin.pragma('wal_checkpoint(TRUNCATE)');
@@ -90,7 +92,7 @@ function sqliteDialect(env: BenchEnv): Dialect {
         `select data from "${table}" where id = ? and expires_at > ?`,
       );
       return async (id) => {
-        const row = get.get(id, Date.now());
+        const row = get.get(sessionKey(id), Date.now());
         return row === undefined ? null : JSON.parse(row.data);
       };
     },
@@ -116,7 +118,8 @@ function postgresDialect(env: BenchEnv): Dialect {
       const t = `"${env.schema}"."${table}"`;
       await admin.query(
         `insert into ${t} (id, data, expires_at, user_id, created_at, updated_at)
-         select rpad($1 || i, 32, '_'), $2::jsonb, $3, 'user-' || (i / ${SESSIONS_PER_USER}), now(), now()
+         select rtrim(translate(encode(sha256(convert_to(rpad($1 || i, 32, '_'), 'UTF8')), 'base64'), '+/', '-_'), '='),
+                $2::jsonb, $3, 'user-' || (i / ${SESSIONS_PER_USER}), now(), now()
          from generate_series(0, $4::int - 1) i`,
         [prefix, DATA, new Date(expiresAt), count],
       );
@@ -129,7 +132,7 @@ function postgresDialect(env: BenchEnv): Dialect {
         text: `select "data"::text as data from "${env.schema}"."${table}" where "id" = $1 and "expires_at" > $2`,
       };
       return async (id) => {
-        const { rows } = await admin.query<{ data: string }>({ ...statement, values: [id, new Date()] });
+        const { rows } = await admin.query<{ data: string }>({ ...statement, values: [sessionKey(id), new Date()] });
         return rows[0] === undefined ? null : JSON.parse(rows[0].data);
       };
     },
