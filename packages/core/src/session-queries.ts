@@ -50,14 +50,14 @@ export type QueryParams<N extends string> = { readonly [K in N]: any };
 
 /**
  * Compiles one statement built with kysely: `names` are its values in the order the store
- * binds them, and `build` receives a stand-in for each. Throws when kysely placed them in
- * another order.
+ * binds them, and `build` receives a stand-in for each; `returnsRows` is `'one row'` for a
+ * lookup by primary key. Throws when kysely placed them in another order.
  * @example prepareQuery(['id'], (p) => db.deleteFrom('sessions').where('id', '=', p.id), false)
  */
 export function prepareQuery<const N extends string>(
   names: readonly N[],
   build: (p: QueryParams<N>) => { compile(): { sql: string; parameters: readonly unknown[] } },
-  returnsRows: boolean,
+  returnsRows: boolean | 'one row',
 ): PreparedQuery {
   const markers = Object.fromEntries(names.map((n) => [n, `\u0000sessionsql:${n}`])) as QueryParams<N>;
   const compiled = build(markers).compile();
@@ -66,7 +66,7 @@ export function prepareQuery<const N extends string>(
   if (order !== names.join(',')) {
     throw new Error(`sessionsql internal error: parameters compiled as (${order}), expected (${names.join(',')})`);
   }
-  return Object.freeze({ sql: compiled.sql, returnsRows });
+  return Object.freeze({ sql: compiled.sql, returnsRows: returnsRows !== false, oneRow: returnsRows === 'one row' });
 }
 
 /**
@@ -86,12 +86,12 @@ function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQuer
     get: prepare(
       ['id', 'now'],
       (p) => db.selectFrom(t).select('data').where('id', '=', p.id).where('expires_at', '>', p.now),
-      true,
+      'one row',
     ),
     getWithExpiry: prepare(
       ['id', 'now'],
       (p) => db.selectFrom(t).select(['data', 'expires_at']).where('id', '=', p.id).where('expires_at', '>', p.now),
-      true,
+      'one row',
     ),
     set: prepare(
       ['id', 'data', 'expiresAt', 'userId', 'createdAt', 'updatedAt'],

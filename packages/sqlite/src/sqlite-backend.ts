@@ -161,6 +161,10 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
       statement = db.prepare(query.sql);
       statements.set(query.sql, statement);
     }
+    if (query.oneRow) {
+      const row = statement.get(...values) as Row | undefined;
+      return { rows: row === undefined ? [] : [row], affectedRows: 0 };
+    }
     if (query.returnsRows) return { rows: statement.all(...values) as Row[], affectedRows: 0 };
     return { rows: [], affectedRows: statement.run(...values).changes };
   }
