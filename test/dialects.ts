@@ -32,6 +32,8 @@ export interface StoreHarness {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /** Inserts `count` rows directly, ids `${prefix}${i}`, all with the same expiry. */
   insertRows(count: number, expiresAt: number, prefix?: string, userId?: string | null): Promise<void>;
+  /** The names of the indexes created on this test's table (the primary key's left out), sorted. */
+  indexNames(): Promise<string[]>;
 }
 
 /** What a dialect's row builds for one test. */
@@ -41,6 +43,7 @@ interface TestDatabase {
   createBackend(): SessionBackend;
   query<Row>(text: string, params: unknown[]): Promise<Row[]>;
   insertRows(count: number, expiresAt: number, prefix: string, userId: string | null): Promise<void>;
+  indexNames(): Promise<string[]>;
   close(): Promise<void> | void;
 }
 
@@ -81,6 +84,13 @@ function sqliteHarness(onFile: boolean): DialectHarness<string> {
              select ? || i, '{"cookie":{}}', ?, ?, ?, ? from c`,
           ).run(count, prefix, expiresAt, userId, Date.now(), Date.now());
         },
+        indexNames: async () =>
+          db
+            .prepare(
+              "select name from sqlite_master where type = 'index' and tbl_name = ? and sql is not null order by name",
+            )
+            .pluck()
+            .all(table) as string[],
         close: () => {
           db.close();
         },
@@ -131,6 +141,13 @@ const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.P
           [prefix, new Date(expiresAt), userId, new Date(), count],
         );
       },
+      indexNames: async () =>
+        (
+          await admin.query<{ name: string }>(
+            `select indexname as name from pg_indexes where schemaname = $1 and tablename = $2 and indexname <> $2 || '_pkey' order by 1`,
+            [schema, table],
+          )
+        ).rows.map((r) => r.name),
       close: () => undefined,
     };
   },
@@ -174,6 +191,7 @@ export function useStoreHarness(dialect: DialectName): () => StoreHarness {
       query: (text, params = []) => database.query(text, params),
       insertRows: (count, expiresAt, prefix = 'row-', userId = null) =>
         database.insertRows(count, expiresAt, prefix, userId),
+      indexNames: () => database.indexNames(),
     };
   });
 

@@ -1,5 +1,6 @@
 /** Whole-table operations for operators (records.table), per dialect: stats and moving rows. */
-import { SessionRecordStore, sessionKey } from '@sessionsql/core';
+import { SessionRecordStore, sessionKey, sessionMigrations } from '@sessionsql/core';
+import { Migrator } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { selectedDialects, useStoreHarness } from './dialects.js';
 
@@ -29,10 +30,42 @@ for (const dialect of selectedDialects()) {
         topUsers: [{ userId: 'alice', sessions: 2 }],
         oldestCreatedAt: 80_000_000,
         newestCreatedAt: 80_001_000,
-        migrations: ['0001_create_sessions', '0002_hash_session_ids'],
+        migrations: ['0001_create_sessions', '0002_hash_session_ids', '0003_expiry_index_with_created_at'],
       });
       expect(stats.tableBytes).toBeGreaterThan(0);
       expect(stats.indexBytes).toBeGreaterThan(0);
+    });
+
+    it('upgrades a 0002 table: the expiry index is rebuilt with created_at, and stats reads the ages from it', async () => {
+      const backend = h().createBackend();
+      const all = sessionMigrations({ schema: backend.schema, table: h().table }, backend);
+      const upTo0002 = new Migrator({
+        db: backend.db,
+        provider: {
+          getMigrations: async () => ({
+            '0001_create_sessions': all['0001_create_sessions']!,
+            '0002_hash_session_ids': all['0002_hash_session_ids']!,
+          }),
+        },
+        migrationTableName: `${h().table}_migrations`,
+        migrationLockTableName: `${h().table}_migrations_lock`,
+        ...(backend.schema === undefined ? {} : { migrationTableSchema: backend.schema }),
+      });
+      expect((await upTo0002.migrateToLatest()).error).toBeUndefined();
+      expect(await h().indexNames()).toEqual([`${h().table}_expires_at_idx`, `${h().table}_user_id_idx`]);
+      const now = Date.now();
+      await h().insertRows(50, now + HOUR, 'live-', 'alice');
+      await h().insertRows(5, now - 1, 'gone-', 'alice');
+      await h().query(`update ${h().qualifiedTable} set created_at = ? where id = ?`, [
+        h().dialect === 'postgres' ? new Date(now - HOUR) : now - HOUR,
+        'live-7',
+      ]);
+      const records = open();
+      const stats = await records.table.stats();
+      expect(await h().indexNames()).toEqual([`${h().table}_expiry_idx`, `${h().table}_user_id_idx`]);
+      expect(stats).toMatchObject({ live: 50, expired: 5, users: 1, oldestCreatedAt: now - HOUR });
+      expect(stats.newestCreatedAt).toBeGreaterThanOrEqual(now);
+      expect(stats.migrations.at(-1)).toBe('0003_expiry_index_with_created_at');
     });
 
     it('moves rows as stored, page by page, idempotently; an older copy never overwrites a newer row', async () => {

@@ -517,7 +517,11 @@ export function defineStoreSuite(dialect: DialectName): void {
         const rows = await h().query<{ name: string }>(
           `select name from ${h().qualifiedTable.replace(/"$/, '_migrations"')}`,
         );
-        expect(rows.map((r) => r.name)).toEqual(['0001_create_sessions', '0002_hash_session_ids']);
+        expect(rows.map((r) => r.name)).toEqual([
+          '0001_create_sessions',
+          '0002_hash_session_ids',
+          '0003_expiry_index_with_created_at',
+        ]);
       });
 
       it('does not cache a failed migration: the next call tries again', async () => {

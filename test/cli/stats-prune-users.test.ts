@@ -17,7 +17,13 @@ describe.each(databases)('stats, prune and users on %s', (_dialect, urlFor) => {
     const json = await run(['stats', '--url', url, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const stats = JSON.parse(json.stdout);
-    expect(stats).toMatchObject({ live: 30, expired: 25, users: 3, version: '0002_hash_session_ids', upToDate: true });
+    expect(stats).toMatchObject({
+      live: 30,
+      expired: 25,
+      users: 3,
+      version: '0003_expiry_index_with_created_at',
+      upToDate: true,
+    });
     expect(stats.topUsers).toEqual([
       { userId: 'user0', sessions: 10 },
       { userId: 'user1', sessions: 10 },
