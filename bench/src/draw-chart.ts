@@ -4,7 +4,8 @@
  * throughput per database, every contender against the raw-driver limit.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CONTENDERS, type ContenderRole } from './contenders.js';
+import type { ContenderRole } from './contender-kit.js';
+import { CONTENDERS } from './contenders.js';
 import { HTTP_VARIANTS } from './http-bench.js';
 import { type BenchResult, RESULTS_DIR } from './results.js';
 import { formatNumber } from './stats.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openRecordStore, type SessionRecordStore } from 'sessionsql';
 import { type BenchEnv, sampleSession, USERS } from './bench-env.js';
-import { POOL_SIZE } from './contenders.js';
+import { POOL_SIZE } from './contender-kit.js';
 
 export interface AppArgs {
   /** A contender id (express) or a store id of {@link FRAMEWORK_STORES} (Fastify, Koa). */

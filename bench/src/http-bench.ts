@@ -9,7 +9,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { BenchEnv } from './bench-env.js';
-import { CONTENDERS, type ContenderRole } from './contenders.js';
+import type { ContenderRole } from './contender-kit.js';
+import { CONTENDERS } from './contenders.js';
 import { FRAMEWORK_STORES, type FrameworkStore } from './http-app.js';
 import { type Summary, summarize } from './stats.js';
 

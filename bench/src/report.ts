@@ -57,6 +57,30 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
         });
       }
     }
+    // Issue 12: the features cost nothing against the minimal store (id, data, indexed expiry).
+    for (const [ours, minimal, name] of [
+      ['sessionsql-pg', 'minimal-pg', 'PostgreSQL'],
+      ['sessionsql-sqlite', 'minimal-better-sqlite3', 'SQLite'],
+    ] as const) {
+      for (const op of OPERATIONS) {
+        const a = store[op][ours];
+        const b = store[op][minimal];
+        if (!a || !b) continue;
+        const floor = op === 'set-new' ? 0.8 : 0.9;
+        const share = a.opsPerSec.median / b.opsPerSec.median;
+        checks.push({
+          target: `${name} ${op}: throughput at c=64 ≥ ${pct(floor)} of the minimal store`,
+          measured: pct(share),
+          met: share >= floor,
+        });
+        const ratio = a.p50Ms.median / b.p50Ms.median;
+        checks.push({
+          target: `${name} ${op}: p50 at c=1 ≤ 1.1× the minimal store`,
+          measured: times(ratio),
+          met: ratio <= 1.1,
+        });
+      }
+    }
   }
   const http = result.http;
   if (http) {

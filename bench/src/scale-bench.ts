@@ -10,7 +10,7 @@ import { SqliteSessionStore } from '@sessionsql/sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type BenchEnv, DAY_MS, sampleSession } from './bench-env.js';
-import { POOL_SIZE } from './contenders.js';
+import { POOL_SIZE } from './contender-kit.js';
 import { quantile, type Summary, summarize } from './stats.js';
 
 export interface ScaleBenchConfig {

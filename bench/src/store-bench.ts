@@ -5,7 +5,7 @@
  */
 import type { SessionData } from 'express-session';
 import { type BenchEnv, sampleSession, sessionId } from './bench-env.js';
-import type { CallbackStore, Contender, OpenContender } from './contenders.js';
+import type { CallbackStore, Contender, OpenContender } from './contender-kit.js';
 import { quantile, type Summary, summarize } from './stats.js';
 
 export const OPERATIONS = ['get-hit', 'get-miss', 'set-new', 'set-existing', 'touch', 'destroy'] as const;
