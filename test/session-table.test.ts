@@ -66,6 +66,8 @@ for (const dialect of selectedDialects()) {
       expect(stats).toMatchObject({ live: 50, expired: 5, users: 1, oldestCreatedAt: now - HOUR });
       expect(stats.newestCreatedAt).toBeGreaterThanOrEqual(now);
       expect(stats.migrations.at(-1)).toBe('0003_expiry_index_with_created_at');
+      expect(await records.table.migrations()).toEqual(stats.migrations);
+      expect(stats.migrations).toHaveLength(3);
     });
 
     it('moves rows as stored, page by page, idempotently; an older copy never overwrites a newer row', async () => {

@@ -110,7 +110,7 @@ export class SessionTable {
           .orderBy('user_id')
           .limit(Math.max(top, 1))
           .execute(),
-        db.selectFrom(`${t}_migrations`).select('name').orderBy('name').execute(),
+        this.#migrationNames(),
         s.backend.tableSize?.(s.backend.db, s.where),
       ]);
       const ms = (value: unknown) => (value === null || value === undefined ? null : toMs(value));
@@ -123,9 +123,25 @@ export class SessionTable {
         newestCreatedAt: ms(live?.newest),
         tableBytes: size?.tableBytes ?? null,
         indexBytes: size?.indexBytes ?? null,
-        migrations: migrations.map((row) => String(row.name)),
+        migrations,
       };
     });
+  }
+
+  /**
+   * The migrations applied to the table, oldest first (the last is its schema version),
+   * without the counts of {@link SessionTable.stats}.
+   */
+  async migrations(): Promise<string[]> {
+    const s = this.#store;
+    await s.ready();
+    return this.#guard('migrations', () => this.#migrationNames());
+  }
+
+  async #migrationNames(): Promise<string[]> {
+    const table = `${this.#store.where.table}_migrations`;
+    const rows = await this.#db().selectFrom(table).select('name').orderBy('name').execute();
+    return rows.map((row) => String(row.name));
   }
 
   /**

@@ -17,7 +17,7 @@ export const KNOWN_MIGRATIONS: readonly string[] = Object.keys(
 export async function migrationState(store: SessionRecordStore): Promise<MigrationState> {
   let applied: readonly string[] = [];
   try {
-    applied = (await store.table.stats({ topUsers: 0 })).migrations;
+    applied = await store.table.migrations();
   } catch (error) {
     if (error instanceof SessionStoreError && error.code === 'CONNECTION_FAILED') throw error;
   }
