@@ -339,7 +339,8 @@ describe.runIf(selectedDialects().includes('postgres'))('PostgreSQL faults', () 
         await locker.query(`lock table "${schema}"."${tableName}" in access exclusive mode`);
         const blocked = outcome(store.get('a'));
         await new Promise((resolve) => setTimeout(resolve, 50));
-        const waiting = await outcome(store.get('a'));
+        // Another session: a second call on 'a' would wait for the first (calls on one session run in order).
+        const waiting = await outcome(store.get('b'));
         expect(waiting.error?.code).toBe('CONNECTION_FAILED');
         expect(waiting.error?.message).toMatch(
           /no free connection in the pool within 300 ms.*poolConfig.connectionTimeoutMillis or connect_timeout/,

@@ -50,6 +50,8 @@ export interface Contender {
   readonly label: string;
   readonly database: 'sqlite' | 'postgres' | 'memory';
   readonly role: ContenderRole;
+  /** Only in the store part (a variant of another row, not worth an end-to-end run of its own). */
+  readonly storeOnly?: boolean;
   /** Opens it on table or file `name`; `options.touchAfterMs` only applies to sessionsql. */
   open(env: BenchEnv, name: string, options?: { touchAfterMs?: number }): Promise<OpenContender>;
 }

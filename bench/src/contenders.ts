@@ -56,6 +56,27 @@ const sessionsqlPostgres: Contender = {
   },
 };
 
+/** sessionsql on PostgreSQL with one statement per operation (`coalesceStatements: false`): today's behaviour, side by side. */
+const sessionsqlPostgresOneByOne: Contender = {
+  id: 'sessionsql-pg-one-by-one',
+  label: 'sessionsql (PostgreSQL), coalesceStatements: false',
+  database: 'postgres',
+  role: 'sessionsql',
+  storeOnly: true,
+  async open(env, name) {
+    const store = new PostgresSessionStore({
+      connectionString: env.postgresUrl,
+      schemaName: env.schema,
+      tableName: name,
+      poolConfig: { max: POOL_SIZE },
+      pruneIntervalMs: false,
+      coalesceStatements: false,
+    });
+    await store.ready();
+    return { store, sessionStore: store, close: () => store.close() };
+  },
+};
+
 const pgSimple: Contender = {
   id: 'connect-pg-simple',
   label: 'connect-pg-simple 10',
@@ -169,6 +190,7 @@ export const CONTENDERS: readonly Contender[] = [
   betterSqlite3SessionStore,
   knexSqlite,
   sessionsqlPostgres,
+  sessionsqlPostgresOneByOne,
   rawPostgres,
   minimalPostgres,
   pgSimple,

@@ -66,7 +66,7 @@ const SERVERS: Record<Framework, string> = {
   koa: fileURLToPath(new URL('./koa-server.js', import.meta.url)),
 };
 
-const expressVariants: HttpVariant[] = CONTENDERS.flatMap((contender) => {
+const expressVariants: HttpVariant[] = CONTENDERS.filter((c) => !c.storeOnly).flatMap((contender) => {
   const plain = {
     key: contender.id,
     label: contender.label,

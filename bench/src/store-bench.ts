@@ -6,6 +6,7 @@
 import type { SessionData } from 'express-session';
 import { type BenchEnv, sampleSession, sessionId } from './bench-env.js';
 import type { CallbackStore, Contender, OpenContender } from './contender-kit.js';
+import { findPostmaster, serverCpuMs } from './server-cpu.js';
 import { quantile, type Summary, summarize } from './stats.js';
 
 export const OPERATIONS = ['get-hit', 'get-miss', 'set-new', 'set-existing', 'touch', 'destroy'] as const;
@@ -28,6 +29,8 @@ export interface OperationResult {
   readonly p99Ms: Summary;
   /** Operations per second at `concurrency`. */
   readonly opsPerSec: Summary;
+  /** PostgreSQL contenders: the server's CPU per 1,000 operations at `concurrency`, in ms. */
+  readonly serverCpuMsPer1k?: Summary;
 }
 
 /** results[operation][contender id] */
@@ -146,6 +149,9 @@ export async function runStoreBench(
   log: (line: string) => void,
 ): Promise<StoreBenchResults> {
   const subjects: Subject[] = [];
+  const postmaster = contenders.some((c) => c.database === 'postgres')
+    ? await findPostmaster(env.postgresUrl)
+    : undefined;
   try {
     for (const contender of contenders) {
       const opened = await contender.open(env, `store_${contender.id.replace(/-/g, '_')}`);
@@ -160,9 +166,9 @@ export async function runStoreBench(
       for (const op of OPERATIONS)
         await throughput(subject, op, Math.min(2000, config.throughputOps), config.concurrency);
     }
-    const raw = new Map<string, { p50: number[]; p99: number[]; ops: number[] }>();
+    const raw = new Map<string, { p50: number[]; p99: number[]; ops: number[]; cpu: number[] }>();
     for (const op of OPERATIONS) {
-      for (const subject of subjects) raw.set(`${op} ${subject.contender.id}`, { p50: [], p99: [], ops: [] });
+      for (const subject of subjects) raw.set(`${op} ${subject.contender.id}`, { p50: [], p99: [], ops: [], cpu: [] });
     }
     for (let round = 1; round <= config.rounds; round++) {
       log(`  round ${round}/${config.rounds}`);
@@ -174,8 +180,11 @@ export async function runStoreBench(
           const times = await latencies(subject, op, config.latencyOps);
           collectGarbage();
           // destroy never runs out of rows: set-new made latencyOps + throughputOps of them.
+          const onServer = postmaster !== undefined && subject.contender.database === 'postgres';
+          const cpuBefore = onServer ? serverCpuMs(postmaster) : Number.NaN;
           const ops = await throughput(subject, op, config.throughputOps, config.concurrency);
           const entry = raw.get(`${op} ${subject.contender.id}`)!;
+          if (onServer) entry.cpu.push(((serverCpuMs(postmaster) - cpuBefore) / config.throughputOps) * 1000);
           entry.p50.push(quantile(times, 0.5));
           entry.p99.push(quantile(times, 0.99));
           entry.ops.push(ops);
@@ -191,6 +200,9 @@ export async function runStoreBench(
           p50Ms: summarize(entry.p50),
           p99Ms: summarize(entry.p99),
           opsPerSec: summarize(entry.ops),
+          ...(entry.cpu.length > 0 && entry.cpu.every(Number.isFinite)
+            ? { serverCpuMsPer1k: summarize(entry.cpu) }
+            : {}),
         };
       }
     }

@@ -11,7 +11,10 @@ import {
 } from './session-codec.js';
 import type { SessionObject } from './session-record.js';
 import { isUserIdValue } from './session-store-options.js';
+import type { BatchPart } from './statement-coalescer.js';
 import type { StoreContext } from './store-context.js';
+
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /**
  * One operation, decided before anything runs: either its value at once (a write the
@@ -19,7 +22,13 @@ import type { StoreContext } from './store-context.js';
  */
 export type Plan<T> =
   | { readonly query?: undefined; readonly value: T }
-  | { readonly query: PreparedQuery; readonly values: readonly unknown[]; finish(result: ExecuteResult<any>): T };
+  | {
+      readonly query: PreparedQuery;
+      readonly values: readonly unknown[];
+      /** How it may share a statement with others of its kind (see `StatementCoalescer`). */
+      readonly batch?: BatchPart;
+      finish(result: ExecuteResult<any>): T;
+    };
 
 /**
  * Turns load, save, touch and delete calls into {@link Plan}s: checks the arguments, encodes
@@ -44,6 +53,7 @@ export class OperationPlans {
     return {
       query: withExpiry ? s.queries.getWithExpiry : s.queries.get,
       values: [key, s.time(s.now())],
+      batch: { kind: 'get', key, args: NO_ARGS },
       finish: ({ rows }: ExecuteResult<{ data: string; expires_at?: unknown }>) => {
         const row = rows[0];
         const decoded = row === undefined ? null : s.decode(row.data, key);
@@ -70,10 +80,12 @@ export class OperationPlans {
     if (loaded.skipSave(key, text, expiresAt, now)) return { value: undefined };
     const time = s.time(now);
     const stored = s.seal(text, key);
+    const expires = s.time(expiresAt);
     if (loaded.wasLoaded(key)) {
       return {
         query: s.queries.update,
-        values: [stored, s.time(expiresAt), userId, time, key, time],
+        values: [stored, expires, userId, time, key, time],
+        batch: { kind: 'update', key, args: [stored, expires, userId] },
         finish: ({ affectedRows }) => {
           if (affectedRows === 0) loaded.deleted(key);
           else loaded.written(key, expiresAt, text);
@@ -82,7 +94,8 @@ export class OperationPlans {
     }
     return {
       query: s.queries.set,
-      values: [key, stored, s.time(expiresAt), userId, time, time],
+      values: [key, stored, expires, userId, time, time],
+      batch: { kind: 'set', key, args: [stored, expires, userId] },
       finish: () => undefined,
     };
   }
@@ -97,9 +110,11 @@ export class OperationPlans {
     const now = s.now();
     if (loaded.skipTouch(key, expiresAt, now)) return { value: undefined };
     const time = s.time(now);
+    const expires = s.time(expiresAt);
     return {
       query: s.queries.touch,
-      values: [s.time(expiresAt), time, key, time],
+      values: [expires, time, key, time],
+      batch: { kind: 'touch', key, args: [expires] },
       finish: ({ affectedRows }) => {
         if (affectedRows > 0) loaded.written(key, expiresAt);
       },
@@ -118,6 +133,7 @@ export class OperationPlans {
     return {
       query: this.#store.queries.destroy,
       values: [key],
+      batch: { kind: 'destroy', key, args: NO_ARGS },
       finish: () => loaded.deleted(key),
     };
   }

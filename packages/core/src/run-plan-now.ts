@@ -1,6 +1,7 @@
 import type { Plan } from './operation-plans.js';
 import type { ExecuteResult, SessionBackend } from './session-backend.js';
 import type { Callback } from './settle.js';
+import type { StatementCoalescer } from './statement-coalescer.js';
 import type { StoreErrors } from './store-errors.js';
 
 /** What a callback call returns: the outcome goes to the callback. */
@@ -9,12 +10,14 @@ const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
 /**
  * Runs a planned operation of a ready store for a waiting callback without a promise chain
  * of ours: at once when the backend runs statements on this thread (SQLite), else from the
- * driver's promise to the callback (PostgreSQL). The outcome (a value, a `TypeError` from
+ * driver's promise to the callback (PostgreSQL, through `statements`, which may coalesce it
+ * with others). The outcome (a value, a `TypeError` from
  * planning, or a `SessionStoreError`) reaches the callback exactly once, on a later tick; the
  * returned promise resolves at once and never rejects.
  */
 export function runPlanNow<T>(
   db: SessionBackend,
+  statements: StatementCoalescer,
   errors: StoreErrors,
   operation: string,
   plan: () => Plan<T>,
@@ -34,7 +37,7 @@ export function runPlanNow<T>(
       }
       value = step.finish(result);
     } else {
-      db.execute(step.query, step.values).then(
+      statements.execute(step.query, step.values, step.batch).then(
         (result) => {
           let finished: T;
           try {

@@ -39,6 +39,22 @@ export interface SessionQueries {
   readonly listForUser: PreparedQuery;
   /** (now, afterId, limit) → a page of live sessions ordered by id, after `afterId`. */
   readonly dumpPage: PreparedQuery;
+  /*
+   * Batch statements, only from a dialect whose driver binds arrays (PostgreSQL): with one,
+   * concurrent operations of its kind share one statement (see `StatementCoalescer`). Each
+   * takes one array per column, all of the same length and order, then `now`; no key is
+   * twice in one batch.
+   */
+  /** (keys[], now) → rows `{ id, data, expires_at }` of the live sessions among `keys`. */
+  readonly getMany?: PreparedQuery;
+  /** (keys[], datas[], expiresAts[], userIds[], now): `set` of each. */
+  readonly setMany?: PreparedQuery;
+  /** (keys[], datas[], expiresAts[], userIds[], now) → rows `{ id }` of the live sessions updated: `update` of each. */
+  readonly updateMany?: PreparedQuery;
+  /** (keys[], expiresAts[], now) → rows `{ id }` of the live sessions touched: `touch` of each. */
+  readonly touchMany?: PreparedQuery;
+  /** (keys[]): `destroy` of each. */
+  readonly destroyMany?: PreparedQuery;
 }
 
 /**

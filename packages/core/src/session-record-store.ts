@@ -28,6 +28,7 @@ import {
 } from './session-store-options.js';
 import { SessionTable } from './session-table.js';
 import { type Callback, settle } from './settle.js';
+import { type BatchPart, StatementCoalescer } from './statement-coalescer.js';
 import type { StoreContext } from './store-context.js';
 import { reportError, StoreErrors } from './store-errors.js';
 import { StoredData } from './stored-data.js';
@@ -80,6 +81,7 @@ export class SessionRecordStore extends EventEmitter {
   readonly #plans: OperationPlans;
   readonly #users: UserSessions;
   readonly #pruner: ExpiredPruner;
+  readonly #statements: StatementCoalescer;
   #table: SessionTable | undefined;
   #migrated: boolean;
   #ready: Promise<void> | undefined;
@@ -112,6 +114,11 @@ export class SessionRecordStore extends EventEmitter {
       throw error;
     }
     this.#errors = new StoreErrors(db, this.options.tableName);
+    this.#statements = new StatementCoalescer(
+      db,
+      this.options.coalesceStatements ? this.#queries : {},
+      () => db.encodeTime(this.options.clock()),
+    );
     this.#stored = new StoredData(cipher, this.options.readUnencrypted, this.#errors, (error) => this.#report(error));
     this.#loaded = new LoadedSessions(this.options.touchAfterMs);
     this.#migrated = !this.options.autoMigrate;
@@ -296,13 +303,13 @@ export class SessionRecordStore extends EventEmitter {
   #dispatch<T>(operation: string, callback: Callback<T> | undefined, plan: () => Plan<T>): Promise<T | undefined> {
     if (this.#closing !== undefined) return settle(Promise.reject<T>(this.#errors.closed(operation)), callback);
     if (callback === undefined || !this.#migrated) return settle(this.#perform(operation, plan), callback);
-    return runPlanNow(this.#db, this.#errors, operation, plan, callback);
+    return runPlanNow(this.#db, this.#statements, this.#errors, operation, plan, callback);
   }
 
   async #perform<T>(operation: string, plan: () => Plan<T>): Promise<T> {
     const step = plan();
     if (step.query === undefined) return step.value;
-    return step.finish(await this.#run(operation, step.query, step.values));
+    return step.finish(await this.#run(operation, step.query, step.values, step.batch));
   }
 
   async #probe(): Promise<void> {
@@ -310,19 +317,25 @@ export class SessionRecordStore extends EventEmitter {
     await this.#execute('ready', this.#queries.get, ['', this.#db.encodeTime(this.options.clock())]);
   }
 
-  async #run<Row>(operation: string, query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
+  async #run<Row>(
+    operation: string,
+    query: PreparedQuery,
+    values: readonly unknown[],
+    batch?: BatchPart,
+  ): Promise<ExecuteResult<Row>> {
     if (this.#closing !== undefined) throw this.#errors.closed(operation);
     if (!this.#migrated) await this.ready();
-    return this.#execute(operation, query, values);
+    return this.#execute(operation, query, values, batch);
   }
 
   async #execute<Row>(
     operation: string,
     query: PreparedQuery,
     values: readonly unknown[],
+    batch?: BatchPart,
   ): Promise<ExecuteResult<Row>> {
     try {
-      return await this.#db.execute<Row>(query, values);
+      return await this.#statements.execute<Row>(query, values, batch);
     } catch (cause) {
       throw this.#errors.query(operation, cause);
     }

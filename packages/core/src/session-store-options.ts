@@ -113,6 +113,15 @@ export interface SessionStoreOptions {
    */
   readUnencrypted?: boolean;
   /**
+   * Whether concurrent gets, saves, touches and deletes share statements on a database with
+   * several connections (PostgreSQL): while two statements of a kind are in flight, the next
+   * calls of that kind wait and go together as one (`where id = any($1)`, a multi-row upsert),
+   * in call order per session, each caller getting its own result or error. A lone request
+   * still runs its own statement at once. No effect on SQLite, which answers each call at once.
+   * @default true
+   */
+  coalesceStatements?: boolean;
+  /**
    * The current time in milliseconds since the epoch. Replace it only in tests.
    * @default Date.now
    */
@@ -132,6 +141,7 @@ export interface ResolvedStoreOptions {
   /** Whether session data is encrypted (the keys themselves are kept out of the options). */
   readonly encrypted: boolean;
   readonly readUnencrypted: boolean;
+  readonly coalesceStatements: boolean;
   readonly clock: () => number;
 }
 
@@ -199,6 +209,7 @@ export const STORE_OPTION_KEYS: readonly string[] = Object.freeze([
   'touchAfterMs',
   'encryptionKeys',
   'readUnencrypted',
+  'coalesceStatements',
   'clock',
 ]);
 
@@ -275,6 +286,7 @@ export function resolveStoreOptions(
     touchAfterMs: wholeNumber('touchAfterMs', o.touchAfterMs, 0, 0, MAX_TOUCH_AFTER_MS),
     encrypted: encryptionKeysOf(o.encryptionKeys) !== undefined,
     readUnencrypted: optionalBoolean('readUnencrypted', o.readUnencrypted, false),
+    coalesceStatements: optionalBoolean('coalesceStatements', o.coalesceStatements, true),
     clock: optionalFunction<() => number>('clock', o.clock) ?? Date.now,
   });
 }

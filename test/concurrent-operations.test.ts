@@ -1,0 +1,224 @@
+/**
+ * Concurrent operations, per dialect: many calls in flight at once (which PostgreSQL coalesces
+ * into batch statements) give every caller the outcome of its own call in call order per
+ * session, exactly once, as if they had run one by one.
+ */
+import { type ExecuteResult, type PreparedQuery, type SessionBackend, SessionRecordStore } from '@sessionsql/core';
+import { describe, expect, it } from 'vitest';
+import { selectedDialects, useStoreHarness } from './dialects.js';
+
+const HOUR = 3_600_000;
+
+/** A small seeded generator, so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+type Op =
+  | { kind: 'save'; id: string; data: { n: number }; expiresAt: number }
+  | { kind: 'load'; id: string }
+  | { kind: 'touch'; id: string; expiresAt: number }
+  | { kind: 'delete'; id: string };
+
+/**
+ * What one store must answer, applied one operation at a time in call order. Every session
+ * was loaded by the store before (so its resurrection guard holds for all of them, whatever
+ * order answers come back in): a save replaces a live session and never brings back a deleted one.
+ */
+class Model {
+  readonly rows = new Map<string, { data: { n: number }; expiresAt: number }>();
+
+  apply(op: Op): { data: { n: number }; expiresAt: number } | null | undefined {
+    const row = this.rows.get(op.id);
+    switch (op.kind) {
+      case 'save':
+        if (row !== undefined) this.rows.set(op.id, { data: op.data, expiresAt: op.expiresAt });
+        return undefined;
+      case 'load':
+        return row === undefined ? null : { ...row };
+      case 'touch':
+        if (row !== undefined) row.expiresAt = op.expiresAt;
+        return undefined;
+      case 'delete':
+        this.rows.delete(op.id);
+        return undefined;
+    }
+  }
+}
+
+/** The backend, counting the statements it runs (the database underneath is the real one). */
+function counted(backend: SessionBackend): { backend: SessionBackend; statements: () => number } {
+  let statements = 0;
+  const execute = backend.execute.bind(backend);
+  const counting: SessionBackend = Object.assign(Object.create(backend) as SessionBackend, {
+    execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
+      statements++;
+      return execute<Row>(query, values);
+    },
+  });
+  return { backend: counting, statements: () => statements };
+}
+
+for (const dialect of selectedDialects()) {
+  describe(`${dialect}: concurrent operations`, () => {
+    const h = useStoreHarness(dialect);
+    const open = (backend: SessionBackend = h().createBackend()) =>
+      new SessionRecordStore(backend, { tableName: h().table, pruneIntervalMs: false, touchAfterMs: 0 });
+
+    it('interleaved saves, loads, touches and deletes on a few ids answer as the same calls one by one', async () => {
+      const records = open();
+      await records.ready();
+      const next = random(4711);
+      const base = Date.now() + HOUR;
+      let n = 0;
+      for (let round = 0; round < 15; round++) {
+        // Fresh sessions each round, created and loaded one by one before the burst.
+        const ids = Array.from({ length: 12 }, (_, i) => `round-${round}-session-${i}`);
+        const model = new Model();
+        for (const id of ids) {
+          const op: Op = { kind: 'save', id, data: { n: n++ }, expiresAt: base + n };
+          await records.save(op.id, op.data, op.expiresAt);
+          model.rows.set(id, { data: op.data, expiresAt: op.expiresAt });
+          expect(await records.load(id)).toEqual(model.apply({ kind: 'load', id }));
+        }
+        const ops: Op[] = Array.from({ length: 120 }, (): Op => {
+          const id = ids[Math.floor(next() * ids.length)]!;
+          const roll = next();
+          if (roll < 0.3) return { kind: 'save', id, data: { n: n++ }, expiresAt: base + n };
+          if (roll < 0.65) return { kind: 'load', id };
+          if (roll < 0.85) return { kind: 'touch', id, expiresAt: base + HOUR + n++ };
+          return { kind: 'delete', id };
+        });
+        // Every call is made before any answer arrives; half through callbacks, half through promises.
+        const callbackCalls = ops.map(() => 0);
+        const answers = ops.map((op, i) => {
+          const viaCallback = i % 2 === 0;
+          const call = (callback?: (error: unknown, value?: unknown) => void): Promise<unknown> | undefined => {
+            switch (op.kind) {
+              case 'save':
+                return callback
+                  ? void records.save(op.id, op.data, op.expiresAt, callback)
+                  : records.save(op.id, op.data, op.expiresAt);
+              case 'load':
+                return callback ? void records.load(op.id, callback) : records.load(op.id);
+              case 'touch':
+                return callback
+                  ? void records.touch(op.id, op.expiresAt, callback)
+                  : records.touch(op.id, op.expiresAt);
+              case 'delete':
+                return callback ? void records.delete(op.id, callback) : records.delete(op.id);
+            }
+          };
+          if (!viaCallback) return call()!;
+          return new Promise((resolve, reject) => {
+            call((error, value) => {
+              callbackCalls[i]!++;
+              if (error) reject(error);
+              else resolve(value);
+            });
+          });
+        });
+        const expected = ops.map((op) => model.apply(op));
+        const got = await Promise.all(answers);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(callbackCalls.filter((calls, i) => i % 2 === 0 && calls !== 1)).toEqual([]);
+        for (let i = 0; i < ops.length; i++) {
+          if (ops[i]!.kind !== 'load') continue;
+          expect({ round, i, op: ops[i], answer: got[i] ?? null }).toEqual({
+            round,
+            i,
+            op: ops[i],
+            answer: expected[i] ?? null,
+          });
+        }
+        for (const id of ids)
+          expect({ id, row: await records.load(id) }).toEqual({ id, row: model.rows.get(id) ?? null });
+        // Loading every id guards it in both.
+        for (const id of ids) model.apply({ kind: 'load', id });
+      }
+    });
+
+    it(
+      dialect === 'postgres'
+        ? 'coalesces concurrent operations of one kind into few statements'
+        : 'runs one statement per operation (SQLite answers each at once)',
+      async () => {
+        const { backend, statements } = counted(h().createBackend());
+        const records = open(backend);
+        await records.ready();
+        const expiresAt = Date.now() + HOUR;
+        const ids = Array.from({ length: 300 }, (_, i) => `many-${i}`);
+        let before = statements();
+        await Promise.all(ids.map((id, i) => records.save(id, { i }, expiresAt)));
+        const sets = statements() - before;
+        before = statements();
+        const loaded = await Promise.all(ids.map((id) => records.load(id)));
+        const gets = statements() - before;
+        expect(loaded.map((row) => row?.data)).toEqual(ids.map((_, i) => ({ i })));
+        before = statements();
+        await Promise.all(ids.map((id) => records.touch(id, expiresAt + HOUR)));
+        const touches = statements() - before;
+        expect((await records.load(ids[299]!))?.expiresAt).toBe(expiresAt + HOUR);
+        before = statements();
+        await Promise.all(ids.map((id, i) => records.save(id, { i, again: true }, expiresAt + HOUR)));
+        const updates = statements() - before;
+        before = statements();
+        await Promise.all(ids.slice(0, 150).map((id) => records.delete(id)));
+        const deletes = statements() - before;
+        expect(await records.count()).toBe(150);
+        expect((await records.load(ids[150]!))?.data).toEqual({ i: 150, again: true });
+        const counts = { sets, gets, touches, updates, deletes };
+        if (dialect === 'postgres') {
+          for (const [kind, count] of Object.entries(counts))
+            expect({ kind, few: count <= 20 }).toEqual({ kind, few: true });
+        } else {
+          expect(counts).toEqual({ sets: 300, gets: 300, touches: 300, updates: 300, deletes: 150 });
+        }
+      },
+    );
+
+    it('a statement that fails for every caller reaches each one exactly once', async () => {
+      const records = open();
+      await records.ready();
+      await h().query(`drop table ${h().qualifiedTable}`);
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: 40 },
+          (_, i) =>
+            new Promise<string[]>((resolve) => {
+              const seen: string[] = [];
+              records.load(`gone-${i}`, (error) => {
+                seen.push((error as { code?: string } | null)?.code ?? 'no error');
+                setTimeout(() => resolve(seen), 50);
+              });
+            }),
+        ),
+      );
+      for (const seen of outcomes) expect(seen).toEqual(['QUERY_FAILED']);
+    });
+
+    if (dialect === 'postgres') {
+      it('one session the database refuses fails alone; the others of its batch are saved', async () => {
+        const records = open();
+        await records.ready();
+        const expiresAt = Date.now() + HOUR;
+        const outcomes = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            records.save(`batch-${i}`, i === 17 ? { bad: 'nul \u0000 here' } : { i }, expiresAt).then(
+              () => 'saved',
+              (error: { code?: string }) => error.code,
+            ),
+          ),
+        );
+        expect(outcomes.filter((o) => o !== 'saved')).toEqual(['DATA_REJECTED']);
+        expect(outcomes[17]).toBe('DATA_REJECTED');
+        expect(await records.count()).toBe(39);
+        expect(await records.load('batch-17')).toBeNull();
+      });
+    }
+  });
+}
