@@ -114,7 +114,7 @@ export interface SessionStoreOptions {
   readUnencrypted?: boolean;
   /**
    * Whether concurrent gets, saves, touches and deletes share statements on a database with
-   * several connections (PostgreSQL): while two statements of a kind are in flight, the next
+   * several connections (PostgreSQL): while a statement of a kind is in flight, the next
    * calls of that kind wait and go together as one (`where id = any($1)`, a multi-row upsert),
    * in call order per session, each caller getting its own result or error. A lone request
    * still runs its own statement at once. No effect on SQLite, which answers each call at once.

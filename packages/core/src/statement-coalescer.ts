@@ -14,8 +14,12 @@ export interface BatchPart {
   readonly args: readonly unknown[];
 }
 
-/** Statements of one kind in flight before the next ones wait to go together. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Statements of one kind in flight before the next calls wait to go together. One measured
+ * best (bench, 2 cores, c=64 gets: 20,000/s against 16,000/s with two and 11,000/s one by one):
+ * the larger batches cost the server and the driver less per operation.
+ */
+const MAX_IN_FLIGHT = 1;
 /** Most operations in one batch statement. */
 const MAX_BATCH = 500;
 
@@ -45,8 +49,8 @@ const noop = () => undefined;
 
 /**
  * Runs the store's per-session statements on a backend with several connections (PostgreSQL),
- * coalescing concurrent operations of one kind into one statement while statements of that
- * kind are in flight: no timer and no added latency when one request is in flight (it runs
+ * coalescing concurrent operations of one kind into one statement while a statement of that
+ * kind is in flight: no timer and no added latency when one request is in flight (it runs
  * its own statement at once), one round trip and one statement execution for many when many
  * are.
  *
