@@ -201,6 +201,34 @@ for (const dialect of selectedDialects()) {
       for (const seen of outcomes) expect(seen).toEqual(['QUERY_FAILED']);
     });
 
+    it('close() lets every call already made finish first', async () => {
+      const records = open();
+      await records.ready();
+      const expiresAt = Date.now() + HOUR;
+      const saves = Array.from({ length: 40 }, (_, i) => records.save(`closing-${i}`, { i }, expiresAt));
+      const closed = records.close();
+      expect(await Promise.allSettled(saves)).toEqual(saves.map(() => ({ status: 'fulfilled', value: undefined })));
+      await closed;
+      const again = open();
+      expect(await again.count()).toBe(40);
+    });
+
+    it('parallel reads of one session share statements; a write between them is seen by the later ones', async () => {
+      const { backend, statements } = counted(h().createBackend());
+      const records = open(backend);
+      await records.ready();
+      const expiresAt = Date.now() + HOUR;
+      await records.save('shared', { v: 1 }, expiresAt);
+      const before = statements();
+      const first = Array.from({ length: 20 }, () => records.load('shared'));
+      const write = records.save('shared', { v: 2 }, expiresAt);
+      const second = Array.from({ length: 20 }, () => records.load('shared'));
+      const [a, , b] = await Promise.all([Promise.all(first), write, Promise.all(second)]);
+      expect(a.map((row) => row?.data)).toEqual(first.map(() => ({ v: 1 })));
+      expect(b.map((row) => row?.data)).toEqual(second.map(() => ({ v: 2 })));
+      if (dialect === 'postgres') expect(statements() - before).toBeLessThanOrEqual(6);
+    });
+
     if (dialect === 'postgres') {
       it('one session the database refuses fails alone; the others of its batch are saved', async () => {
         const records = open();
@@ -218,6 +246,35 @@ for (const dialect of selectedDialects()) {
         expect(outcomes[17]).toBe('DATA_REJECTED');
         expect(await records.count()).toBe(39);
         expect(await records.load('batch-17')).toBeNull();
+      });
+
+      it('a batch that cannot be built (the clock throws) fails its callers once each, and the next calls run', async () => {
+        let broken = false;
+        const records = new SessionRecordStore(h().createBackend(), {
+          tableName: h().table,
+          pruneIntervalMs: false,
+          clock: () => {
+            if (broken) throw new Error('clock is broken');
+            return Date.now();
+          },
+        });
+        await records.ready();
+        const calls = Array.from({ length: 30 }, (_, i) =>
+          records.load(`clock-${i}`).then(
+            () => 'ok',
+            () => 'failed',
+          ),
+        );
+        broken = true;
+        const outcomes = await Promise.all(calls);
+        broken = false;
+        expect(outcomes[0]).toBe('ok');
+        expect(outcomes.slice(1)).toEqual(outcomes.slice(1).map(() => 'failed'));
+        await records.save('after', { ok: true }, Date.now() + HOUR);
+        expect((await Promise.all([records.load('after'), records.load('after')])).map((r) => r?.data)).toEqual([
+          { ok: true },
+          { ok: true },
+        ]);
       });
     }
   });

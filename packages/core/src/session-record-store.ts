@@ -114,10 +114,8 @@ export class SessionRecordStore extends EventEmitter {
       throw error;
     }
     this.#errors = new StoreErrors(db, this.options.tableName);
-    this.#statements = new StatementCoalescer(
-      db,
-      this.options.coalesceStatements ? this.#queries : {},
-      () => db.encodeTime(this.options.clock()),
+    this.#statements = new StatementCoalescer(db, this.options.coalesceStatements ? this.#queries : {}, () =>
+      db.encodeTime(this.options.clock()),
     );
     this.#stored = new StoredData(cipher, this.options.readUnencrypted, this.#errors, (error) => this.#report(error));
     this.#loaded = new LoadedSessions(this.options.touchAfterMs);
@@ -285,12 +283,14 @@ export class SessionRecordStore extends EventEmitter {
   }
 
   /**
-   * Stops the background pruner, waits for a running prune, and closes the connections the
-   * store opened itself. A pool or database handle passed in by the caller stays open.
+   * Stops the background pruner, waits for a running prune and for the calls already made,
+   * and closes the connections the store opened itself. A pool or database handle passed in
+   * by the caller stays open.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.allSettled([this.#pruner.stop(), this.#ready]);
+      // Calls accepted before close() still waiting to share a statement go out first.
+      await Promise.allSettled([this.#pruner.stop(), this.#ready, this.#statements.drain()]);
       await this.#db.close();
     })();
     return this.#closing;

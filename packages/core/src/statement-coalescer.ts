@@ -20,8 +20,21 @@ export interface BatchPart {
  * the larger batches cost the server and the driver less per operation.
  */
 const MAX_IN_FLIGHT = 1;
+/**
+ * Longest a call waits behind a statement of its kind that has not answered: then the calls
+ * waiting go as a statement of their own, so that one slow statement (a row lock, a lost
+ * connection) never holds up the others longer than this, nor past the pool's own waits.
+ */
+const STALL_MS = 50;
 /** Most operations in one batch statement. */
 const MAX_BATCH = 500;
+/**
+ * SQLSTATE classes after which a batch is run again one operation at a time: the database
+ * refused one operation's data (22: data exception, 23: integrity constraint), or rolled the
+ * statement back for a reason a single-row statement does not have (40: deadlock between two
+ * batches, serialization failure). Anything else would fail each operation alike.
+ */
+const RERUN_ONE_BY_ONE = /^(22|23|40)/;
 
 interface Waiting {
   readonly query: PreparedQuery;
@@ -32,9 +45,19 @@ interface Waiting {
 }
 
 interface KindState {
+  readonly kind: BatchKind;
   readonly batch: PreparedQuery;
   inFlight: number;
   queue: Waiting[];
+  stallTimer: NodeJS.Timeout | undefined;
+}
+
+/** What runs before a new call on a session may start. */
+interface KeyState {
+  /** Settles once every call made so far on the key has settled. */
+  all: Promise<void>;
+  /** Settles once every write made so far on the key (and what it waited for) has settled. */
+  writes: Promise<void> | undefined;
 }
 
 const BATCH_QUERIES: { readonly [K in BatchKind]: keyof SessionQueries } = {
@@ -54,19 +77,23 @@ const noop = () => undefined;
  * its own statement at once), one round trip and one statement execution for many when many
  * are.
  *
- * - Every caller gets its own result or its own error, exactly once. A batch that fails for
- *   another reason than the connection is run again one by one, so that one session the
- *   database refuses fails alone.
- * - Operations on one session run in call order: one waits for the previous operation on the
- *   same key to settle, so a set followed by a get of the same id sees the set (and one key is
- *   never twice in a batch).
- * - A kind the backend has no batch statement for runs as before.
+ * - Every caller gets its own result or its own error, exactly once. A batch the database
+ *   refuses for one operation's data (or rolls back on a deadlock) is run again one operation
+ *   at a time, so that one session the database refuses fails alone.
+ * - Calls on one session take effect in call order: a write waits for every earlier call on
+ *   its key, a read for every earlier write, so a set followed by a get of the same id sees the
+ *   set, while parallel reads of one session still share a statement. (What a call plans, such
+ *   as update or upsert, is decided when it is made.)
+ * - Members of a batch go in key order, so two batches never lock rows in opposite orders.
+ * - A kind the backend has no batch statement for runs one statement per call, as before.
  */
 export class StatementCoalescer {
   readonly #db: SessionBackend;
   readonly #now: () => unknown;
   readonly #kinds = new Map<BatchKind, KindState>();
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #keys = new Map<string, KeyState>();
+  #pending = 0;
+  #drained: (() => void) | undefined;
 
   /**
    * @param db the backend; statements go to its `execute`.
@@ -78,77 +105,124 @@ export class StatementCoalescer {
     this.#now = now;
     for (const [kind, name] of Object.entries(BATCH_QUERIES) as [BatchKind, keyof SessionQueries][]) {
       const batch = queries[name];
-      if (batch !== undefined) this.#kinds.set(kind, { batch, inFlight: 0, queue: [] });
+      if (batch !== undefined) this.#kinds.set(kind, { kind, batch, inFlight: 0, queue: [], stallTimer: undefined });
     }
-  }
-
-  /** Whether any kind is batched (a backend without batch statements gets none of this). */
-  get active(): boolean {
-    return this.#kinds.size > 0;
   }
 
   /** Runs `query` with `values`, or `part` of a batch with others of its kind; rejects with the driver's error. */
   execute<Row>(query: PreparedQuery, values: readonly unknown[], part?: BatchPart): Promise<ExecuteResult<Row>> {
     const state = part === undefined ? undefined : this.#kinds.get(part.kind);
-    if (state === undefined) return this.#db.execute<Row>(query, values);
+    if (state === undefined) return this.#run<Row>(query, values);
     const key = part!.key;
-    const previous = this.#tails.get(key);
+    const isRead = part!.kind === 'get';
+    const known = this.#keys.get(key);
+    const after = isRead ? known?.writes : known?.all;
     const start = () => this.#enqueue(state, query, values, part!);
-    const result = previous === undefined ? start() : previous.then(start);
-    const tail = result.then(noop, noop);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    const result: Promise<ExecuteResult<Row>> = after === undefined ? start() : after.then(start);
+    const done = result.then(noop, noop);
+    const all = known === undefined || !isRead ? done : Promise.all([known.all, done]).then(noop);
+    const entry: KeyState = { all, writes: isRead ? known?.writes : done };
+    this.#keys.set(key, entry);
+    this.#pending++;
+    void all.then(() => {
+      if (this.#keys.get(key) === entry) this.#keys.delete(key);
+    });
+    void done.then(() => {
+      if (--this.#pending === 0) this.#drained?.();
     });
     return result;
   }
 
+  /** Resolves once every call made so far has settled (for `close()`). */
+  drain(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#drained;
+      this.#drained = () => {
+        this.#drained = undefined;
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** `db.execute`, with a synchronous throw turned into a rejection. */
+  #run<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
+    try {
+      return this.#db.execute<Row>(query, values);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   #enqueue(state: KindState, query: PreparedQuery, values: readonly unknown[], part: BatchPart): Promise<any> {
-    if (state.inFlight < MAX_IN_FLIGHT) {
+    if (state.inFlight < MAX_IN_FLIGHT && state.queue.length === 0) {
       state.inFlight++;
-      return this.#db.execute(query, values).finally(() => this.#settled(state));
+      return this.#run(query, values).finally(() => this.#settled(state));
     }
     return new Promise((resolve, reject) => {
       state.queue.push({ query, values, part, resolve, reject });
+      state.stallTimer ??= setTimeout(() => {
+        state.stallTimer = undefined;
+        this.#send(state);
+      }, STALL_MS).unref();
     });
   }
 
   #settled(state: KindState): void {
     state.inFlight--;
+    if (state.inFlight < MAX_IN_FLIGHT) this.#send(state);
+  }
+
+  /** Sends what waits in the queue of `state` as one statement (if anything waits). */
+  #send(state: KindState): void {
     if (state.queue.length === 0) return;
+    if (state.stallTimer !== undefined) {
+      clearTimeout(state.stallTimer);
+      state.stallTimer = undefined;
+    }
     const members = state.queue.length <= MAX_BATCH ? state.queue : state.queue.slice(0, MAX_BATCH);
     state.queue = state.queue.length <= MAX_BATCH ? [] : state.queue.slice(MAX_BATCH);
     state.inFlight++;
-    const done = () => this.#settled(state);
-    if (members.length === 1) {
-      const only = members[0]!;
-      this.#db.execute(only.query, only.values).then(
-        (result) => {
-          done();
-          only.resolve(result);
-        },
-        (error: unknown) => {
-          done();
-          only.reject(error);
-        },
-      );
-      return;
+    let sent: Promise<ExecuteResult<{ id: string }>>;
+    if (members.length === 1) sent = this.#run(members[0]!.query, members[0]!.values);
+    else {
+      members.sort((a, b) => (a.part.key < b.part.key ? -1 : a.part.key > b.part.key ? 1 : 0));
+      try {
+        sent = this.#run(state.batch, batchValues(members, this.#now()));
+      } catch (error) {
+        // The clock or the time encoding threw: no statement went out.
+        sent = Promise.reject(error);
+      }
     }
-    this.#db.execute<{ id: string }>(state.batch, batchValues(members, this.#now())).then(
+    sent.then(
       (result) => {
-        done();
-        deliver(members, result);
+        this.#settled(state);
+        if (members.length === 1) members[0]!.resolve(result);
+        else deliver(members, result);
       },
       (error: unknown) => {
-        done();
-        if (this.#db.isConnectionError(error)) {
-          for (const member of members) member.reject(error);
-          return;
-        }
-        // One refused session must not fail the others: each runs alone and gets its own outcome.
-        for (const member of members) this.#db.execute(member.query, member.values).then(member.resolve, member.reject);
+        this.#settled(state);
+        if (members.length > 1 && this.#rerunOneByOne(error)) void this.#oneByOne(members);
+        else for (const member of members) member.reject(error);
       },
     );
+  }
+
+  #rerunOneByOne(error: unknown): boolean {
+    if (this.#db.isConnectionError(error)) return false;
+    return this.#db.isDataRejection(error) || RERUN_ONE_BY_ONE.test(String((error as { code?: unknown })?.code));
+  }
+
+  /** Each member alone, one after the other (rare: a batch the database refused for one of them). */
+  async #oneByOne(members: readonly Waiting[]): Promise<void> {
+    for (const member of members) {
+      try {
+        member.resolve(await this.#run(member.query, member.values));
+      } catch (error) {
+        member.reject(error);
+      }
+    }
   }
 }
 
@@ -161,7 +235,11 @@ function batchValues(members: readonly Waiting[], now: unknown): unknown[] {
   return kind === 'destroy' ? columns : [...columns, now];
 }
 
-/** Each member's share of a batch's result, shaped as its own statement's result would be. */
+/**
+ * Each member's share of a batch's result, shaped as its own statement's result would be (a
+ * get's row; whether an update or touch changed its row). Sets and deletes report one row
+ * affected: nothing reads their count.
+ */
 function deliver(members: readonly Waiting[], result: ExecuteResult<{ id: string }>): void {
   const kind = members[0]!.part.kind;
   if (kind === 'get') {
