@@ -70,6 +70,30 @@ for (const dialect of selectedDialects()) {
       expect(stats.migrations).toHaveLength(3);
     });
 
+    it('analyze() brings the database statistics of the table up to date', async () => {
+      const records = open();
+      await records.ready();
+      await h().insertRows(200, Date.now() + HOUR, 'bulk-', 'alice');
+      await records.table.analyze();
+      if (h().dialect === 'postgres') {
+        const [row] = await h().query<{ vacuumed: boolean; analyzed: boolean }>(
+          `select last_vacuum is not null as vacuumed, last_analyze is not null as analyzed
+             from pg_stat_user_tables where relid = '${h().qualifiedTable}'::regclass`,
+        );
+        expect(row).toEqual({ vacuumed: true, analyzed: true });
+      } else {
+        const rows = await h().query<{ idx: string }>('select idx from sqlite_stat1 where tbl = ? order by idx', [
+          h().table,
+        ]);
+        expect(rows.map((r) => r.idx)).toEqual([
+          `${h().table}_expiry_idx`,
+          `${h().table}_user_id_idx`,
+          `sqlite_autoindex_${h().table}_1`,
+        ]);
+      }
+      expect(await records.table.stats()).toMatchObject({ live: 200, users: 1 });
+    });
+
     it('moves rows as stored, page by page, idempotently; an older copy never overwrites a newer row', async () => {
       const from = open();
       const expiresAt = Date.now() + HOUR;

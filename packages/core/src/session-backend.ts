@@ -122,6 +122,11 @@ export interface SessionBackend {
    * leave it out when the database cannot tell.
    */
   tableSize?(db: Kysely<any>, where: TableLocation): Promise<{ tableBytes: number; indexBytes: number }>;
+  /**
+   * Brings the database's own statistics of the table up to date after a bulk load (for
+   * `records.table.analyze()`); leave it out when the database needs nothing.
+   */
+  analyzeTable?(db: Kysely<any>, where: TableLocation): Promise<void>;
   /** Releases what the backend opened itself; connections the caller passed in stay open. */
   close(): Promise<void>;
 }

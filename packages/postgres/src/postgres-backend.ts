@@ -188,6 +188,12 @@ export function createPostgresBackend({
       return { tableBytes: Number(rows[0]?.table_bytes ?? 0), indexBytes: Number(rows[0]?.index_bytes ?? 0) };
     },
 
+    async analyzeTable(db, where) {
+      // VACUUM also marks the pages all-visible, so that counts read only the indexes; it
+      // cannot run in a transaction, and a lease is none.
+      await sql`vacuum (analyze) ${sql.table(`${where.schema}.${where.table}`)}`.execute(db);
+    },
+
     isDataRejection: (error) => DATA_REJECTIONS.has(String((error as { code?: unknown })?.code)),
     isConnectionError,
 

@@ -229,6 +229,10 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
       return { tableBytes: Math.max(0, usedPages * pageSize - otherBytes - indexBytes), indexBytes };
     },
 
+    async analyzeTable(_kysely, where) {
+      db.exec(`analyze "${where.table}"`);
+    },
+
     isDataRejection: (error) => (error as { code?: unknown })?.code === 'SQLITE_TOOBIG',
     isConnectionError: (error) => (error as { code?: unknown })?.code === 'SQLITE_CANTOPEN',
 

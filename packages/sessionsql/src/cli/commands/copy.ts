@@ -99,6 +99,9 @@ async function copy(source: SessionRecordStore, destination: SessionRecordStore,
   } finally {
     progress.stop();
   }
+  // Fresh rows have no statistics yet (on PostgreSQL no visibility map either): without this
+  // the verification's counts, and the app's, read every row until autovacuum comes by.
+  if (copied > 0) await destination.table.analyze();
   // Ctrl-C while verifying stops at the end of it; the checkpoint stays, so a rerun resumes.
   const result = await verifyCopy(source, destination, sample, includeExpired).finally(() =>
     process.off('SIGINT', onSigint),

@@ -68,6 +68,7 @@ export async function importFromPeer(flags: PeerImportFlags): Promise<void> {
           after = rows[rows.length - 1]!.key;
         }
         const counts = await copyLive(source, existing, (batch) => store.table.importSessions(batch));
+        if (counts.written > 0) await store.table.analyze();
         const notes = [
           counts.expired > 0 ? `${formatCount(counts.expired)} expired skipped` : '',
           counts.kept > 0 ? `${formatCount(counts.kept)} already there kept` : '',

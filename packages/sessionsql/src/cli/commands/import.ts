@@ -104,6 +104,7 @@ nothing. The peer's table is only read. If the app sets encryptionKeys, pass the
           } finally {
             progress.stop();
           }
+          if (written > 0) await store.table.analyze();
           const kept = read - written;
           line(
             process.stdout,
