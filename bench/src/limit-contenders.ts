@@ -11,6 +11,8 @@
 import { join } from 'node:path';
 import { PostgresSessionStore } from '@sessionsql/postgres';
 import { SqliteSessionStore } from '@sessionsql/sqlite';
+import type Database from 'better-sqlite3';
+import type { SessionData } from 'express-session';
 import pg from 'pg';
 import {
   CallbackSessionStore,
@@ -21,6 +23,113 @@ import {
   POOL_SIZE,
   userIdOf,
 } from './contender-kit.js';
+
+/**
+ * Values of the set and touch statements of one limit row, from the session and the time: the
+ * raw-driver row binds sessionsql's columns, the minimal row only id, data and expiry.
+ */
+interface StatementValues<Time> {
+  set(sid: string, sess: SessionData, now: number, time: (ms: number) => Time): unknown[];
+  touch(sid: string, sess: SessionData, now: number, time: (ms: number) => Time): unknown[];
+}
+
+/** The four calls over prepared better-sqlite3 statements (`get` plucks the data column). */
+function sqliteStore(
+  statements: Record<'get' | 'set' | 'touch' | 'destroy', Database.Statement>,
+  values: StatementValues<number>,
+): CallbackStore {
+  const ms = (value: number) => value;
+  return {
+    get(sid, callback) {
+      const data = statements.get.get(sid, Date.now()) as string | undefined;
+      process.nextTick(callback, null, data === undefined ? null : JSON.parse(data));
+    },
+    set(sid, sess, callback) {
+      statements.set.run(...values.set(sid, sess, Date.now(), ms));
+      process.nextTick(callback, null);
+    },
+    touch(sid, sess, callback) {
+      statements.touch.run(...values.touch(sid, sess, Date.now(), ms));
+      process.nextTick(callback, null);
+    },
+    destroy(sid, callback) {
+      statements.destroy.run(sid);
+      process.nextTick(callback, null);
+    },
+  };
+}
+
+/** jsonb arrives as text and is parsed once, as sessionsql does. */
+const jsonAsText = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 114 || oid === 3802) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+/** The four calls over named prepared statements on `pool` (`name` keeps them apart per table). */
+function postgresStore(
+  pool: pg.Pool,
+  name: string,
+  sql: Record<'get' | 'set' | 'touch' | 'destroy', string>,
+  values: StatementValues<Date>,
+): CallbackStore {
+  const statement = (label: keyof typeof sql) => ({
+    name: `bench_${name}_${label}`,
+    text: sql[label],
+    types: jsonAsText,
+  });
+  const [get, set, touch, destroy] = (['get', 'set', 'touch', 'destroy'] as const).map(statement) as [
+    ReturnType<typeof statement>,
+    ReturnType<typeof statement>,
+    ReturnType<typeof statement>,
+    ReturnType<typeof statement>,
+  ];
+  const date = (ms: number) => new Date(ms);
+  const run = (query: { name: string; text: string }, args: unknown[], callback: (error: unknown) => void) =>
+    void pool.query({ ...query, values: args }).then(
+      () => callback(null),
+      (e: unknown) => callback(e),
+    );
+  return {
+    get(sid, callback) {
+      pool.query({ ...get, values: [sid, new Date()] }).then(
+        (r) => callback(null, r.rows.length === 0 ? null : JSON.parse(r.rows[0].data)),
+        (e) => callback(e),
+      );
+    },
+    set: (sid, sess, callback) => run(set, values.set(sid, sess, Date.now(), date), callback),
+    touch: (sid, sess, callback) => run(touch, values.touch(sid, sess, Date.now(), date), callback),
+    destroy: (sid, callback) => run(destroy, [sid], callback),
+  };
+}
+
+/** sessionsql's columns: id, data, expiry, user, created, updated. */
+function sessionsqlValues<Time>(): StatementValues<Time> {
+  return {
+    set: (sid, sess, now, time) => [
+      sid,
+      JSON.stringify(sess),
+      time(expiryOf(sess, now)),
+      userIdOf(sess),
+      time(now),
+      time(now),
+    ],
+    touch: (sid, sess, now, time) => [time(expiryOf(sess, now)), time(now), sid, time(now)],
+  };
+}
+
+/** The minimal table's columns: id, data, expiry. */
+function minimalValues<Time>(): StatementValues<Time> {
+  return {
+    set: (sid, sess, now, time) => [sid, JSON.stringify(sess), time(expiryOf(sess, now))],
+    touch: (sid, sess, now, time) => [time(expiryOf(sess, now)), sid, time(now)],
+  };
+}
+
+/** sessionsql's upsert, as its statement compiles (`t` the quoted table). */
+const sessionsqlUpsert = (t: string, p: (n: number) => string) =>
+  `insert into ${t} ("id", "data", "expires_at", "user_id", "created_at", "updated_at") values (${[1, 2, 3, 4, 5, 6].map(p).join(', ')}) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at", "user_id" = "excluded"."user_id", "updated_at" = "excluded"."updated_at", "created_at" = case when ${t}."expires_at" <= "excluded"."updated_at" then "excluded"."created_at" else ${t}."created_at" end`;
 
 /** better-sqlite3 with sessionsql's statements, prepared once, on sessionsql's table. */
 export const rawSqlite: Contender = {
@@ -35,43 +144,18 @@ export const rawSqlite: Contender = {
     await schemaOwner.close();
     const db = openSqlite(file);
     const t = `"${name}"`;
-    const get = db.prepare(`select "data" from ${t} where "id" = ? and "expires_at" > ?`).pluck();
-    const set = db.prepare(
-      `insert into ${t} ("id", "data", "expires_at", "user_id", "created_at", "updated_at") values (?, ?, ?, ?, ?, ?) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at", "user_id" = "excluded"."user_id", "updated_at" = "excluded"."updated_at", "created_at" = case when ${t}."expires_at" <= "excluded"."updated_at" then "excluded"."created_at" else ${t}."created_at" end`,
+    const store = sqliteStore(
+      {
+        get: db.prepare(`select "data" from ${t} where "id" = ? and "expires_at" > ?`).pluck(),
+        set: db.prepare(sessionsqlUpsert(t, () => '?')),
+        touch: db.prepare(`update ${t} set "expires_at" = ?, "updated_at" = ? where "id" = ? and "expires_at" > ?`),
+        destroy: db.prepare(`delete from ${t} where "id" = ?`),
+      },
+      sessionsqlValues(),
     );
-    const touch = db.prepare(`update ${t} set "expires_at" = ?, "updated_at" = ? where "id" = ? and "expires_at" > ?`);
-    const destroy = db.prepare(`delete from ${t} where "id" = ?`);
-    const store: CallbackStore = {
-      get(sid, callback) {
-        const data = get.get(sid, Date.now()) as string | undefined;
-        process.nextTick(callback, null, data === undefined ? null : JSON.parse(data));
-      },
-      set(sid, sess, callback) {
-        const now = Date.now();
-        set.run(sid, JSON.stringify(sess), expiryOf(sess, now), userIdOf(sess), now, now);
-        process.nextTick(callback, null);
-      },
-      touch(sid, sess, callback) {
-        const now = Date.now();
-        touch.run(expiryOf(sess, now), now, sid, now);
-        process.nextTick(callback, null);
-      },
-      destroy(sid, callback) {
-        destroy.run(sid);
-        process.nextTick(callback, null);
-      },
-    };
     return { store, sessionStore: new CallbackSessionStore(store), close: async () => void db.close() };
   },
 };
-
-/** jsonb arrives as text and is parsed once, as sessionsql does. */
-const jsonAsText = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 114 || oid === 3802) return (value: string) => value;
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-} as pg.CustomTypesConfig;
 
 /** pg with sessionsql's statements as named prepared statements, on a pool of the same size. */
 export const rawPostgres: Contender = {
@@ -90,49 +174,17 @@ export const rawPostgres: Contender = {
     await schemaOwner.close();
     const pool = new pg.Pool({ connectionString: env.postgresUrl, max: POOL_SIZE });
     const t = `"${env.schema}"."${name}"`;
-    const statement = (label: string, text: string) => ({ name: `bench_${name}_${label}`, text, types: jsonAsText });
-    const get = statement('get', `select "data" from ${t} where "id" = $1 and "expires_at" > $2`);
-    const set = statement(
-      'set',
-      `insert into ${t} ("id", "data", "expires_at", "user_id", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at", "user_id" = "excluded"."user_id", "updated_at" = "excluded"."updated_at", "created_at" = case when ${t}."expires_at" <= "excluded"."updated_at" then "excluded"."created_at" else ${t}."created_at" end`,
+    const store = postgresStore(
+      pool,
+      name,
+      {
+        get: `select "data" from ${t} where "id" = $1 and "expires_at" > $2`,
+        set: sessionsqlUpsert(t, (n) => `$${n}`),
+        touch: `update ${t} set "expires_at" = $1, "updated_at" = $2 where "id" = $3 and "expires_at" > $4`,
+        destroy: `delete from ${t} where "id" = $1`,
+      },
+      sessionsqlValues(),
     );
-    const touch = statement(
-      'touch',
-      `update ${t} set "expires_at" = $1, "updated_at" = $2 where "id" = $3 and "expires_at" > $4`,
-    );
-    const destroy = statement('destroy', `delete from ${t} where "id" = $1`);
-    const store: CallbackStore = {
-      get(sid, callback) {
-        pool.query({ ...get, values: [sid, new Date()] }).then(
-          (r) => callback(null, r.rows.length === 0 ? null : JSON.parse(r.rows[0].data)),
-          (e) => callback(e),
-        );
-      },
-      set(sid, sess, callback) {
-        const now = Date.now();
-        const at = new Date(now);
-        pool
-          .query({ ...set, values: [sid, JSON.stringify(sess), new Date(expiryOf(sess, now)), userIdOf(sess), at, at] })
-          .then(
-            () => callback(null),
-            (e) => callback(e),
-          );
-      },
-      touch(sid, sess, callback) {
-        const now = Date.now();
-        const at = new Date(now);
-        pool.query({ ...touch, values: [new Date(expiryOf(sess, now)), at, sid, at] }).then(
-          () => callback(null),
-          (e) => callback(e),
-        );
-      },
-      destroy(sid, callback) {
-        pool.query({ ...destroy, values: [sid] }).then(
-          () => callback(null),
-          (e) => callback(e),
-        );
-      },
-    };
     return { store, sessionStore: new CallbackSessionStore(store), close: () => pool.end() };
   },
 };
@@ -150,31 +202,17 @@ export const minimalSqlite: Contender = {
       `create table if not exists ${t} ("id" text primary key, "data" text not null, "expires_at" integer not null);
        create index if not exists "${name}_expires_at_idx" on ${t} ("expires_at")`,
     );
-    const get = db.prepare(`select "data" from ${t} where "id" = ? and "expires_at" > ?`).pluck();
-    const set = db.prepare(
-      `insert into ${t} ("id", "data", "expires_at") values (?, ?, ?) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at"`,
+    const store = sqliteStore(
+      {
+        get: db.prepare(`select "data" from ${t} where "id" = ? and "expires_at" > ?`).pluck(),
+        set: db.prepare(
+          `insert into ${t} ("id", "data", "expires_at") values (?, ?, ?) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at"`,
+        ),
+        touch: db.prepare(`update ${t} set "expires_at" = ? where "id" = ? and "expires_at" > ?`),
+        destroy: db.prepare(`delete from ${t} where "id" = ?`),
+      },
+      minimalValues(),
     );
-    const touch = db.prepare(`update ${t} set "expires_at" = ? where "id" = ? and "expires_at" > ?`);
-    const destroy = db.prepare(`delete from ${t} where "id" = ?`);
-    const store: CallbackStore = {
-      get(sid, callback) {
-        const data = get.get(sid, Date.now()) as string | undefined;
-        process.nextTick(callback, null, data === undefined ? null : JSON.parse(data));
-      },
-      set(sid, sess, callback) {
-        set.run(sid, JSON.stringify(sess), expiryOf(sess, Date.now()));
-        process.nextTick(callback, null);
-      },
-      touch(sid, sess, callback) {
-        const now = Date.now();
-        touch.run(expiryOf(sess, now), sid, now);
-        process.nextTick(callback, null);
-      },
-      destroy(sid, callback) {
-        destroy.run(sid);
-        process.nextTick(callback, null);
-      },
-    };
     return { store, sessionStore: new CallbackSessionStore(store), close: async () => void db.close() };
   },
 };
@@ -193,35 +231,17 @@ export const minimalPostgres: Contender = {
       `create table if not exists ${t} ("id" text primary key, "data" jsonb not null, "expires_at" timestamptz not null);
        create index if not exists "${name}_expires_at_idx" on ${t} ("expires_at")`,
     );
-    const statement = (label: string, text: string) => ({ name: `bench_${name}_${label}`, text, types: jsonAsText });
-    const get = statement('get', `select "data" from ${t} where "id" = $1 and "expires_at" > $2`);
-    const set = statement(
-      'set',
-      `insert into ${t} ("id", "data", "expires_at") values ($1, $2, $3) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at"`,
+    const store = postgresStore(
+      pool,
+      name,
+      {
+        get: `select "data" from ${t} where "id" = $1 and "expires_at" > $2`,
+        set: `insert into ${t} ("id", "data", "expires_at") values ($1, $2, $3) on conflict ("id") do update set "data" = "excluded"."data", "expires_at" = "excluded"."expires_at"`,
+        touch: `update ${t} set "expires_at" = $1 where "id" = $2 and "expires_at" > $3`,
+        destroy: `delete from ${t} where "id" = $1`,
+      },
+      minimalValues(),
     );
-    const touch = statement('touch', `update ${t} set "expires_at" = $1 where "id" = $2 and "expires_at" > $3`);
-    const destroy = statement('destroy', `delete from ${t} where "id" = $1`);
-    const done = (callback: (error: unknown) => void) => [() => callback(null), (e: unknown) => callback(e)] as const;
-    const store: CallbackStore = {
-      get(sid, callback) {
-        pool.query({ ...get, values: [sid, new Date()] }).then(
-          (r) => callback(null, r.rows.length === 0 ? null : JSON.parse(r.rows[0].data)),
-          (e) => callback(e),
-        );
-      },
-      set(sid, sess, callback) {
-        pool
-          .query({ ...set, values: [sid, JSON.stringify(sess), new Date(expiryOf(sess, Date.now()))] })
-          .then(...done(callback));
-      },
-      touch(sid, sess, callback) {
-        const now = Date.now();
-        pool.query({ ...touch, values: [new Date(expiryOf(sess, now)), sid, new Date(now)] }).then(...done(callback));
-      },
-      destroy(sid, callback) {
-        pool.query({ ...destroy, values: [sid] }).then(...done(callback));
-      },
-    };
     return { store, sessionStore: new CallbackSessionStore(store), close: () => pool.end() };
   },
 };
