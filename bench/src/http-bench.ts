@@ -1,5 +1,5 @@
 /**
- * End to end: one app per framework (express-server.ts, fastify-server.ts, koa-server.ts), in
+ * End to end: one app per framework (express-server.ts, fastify-server.ts, koa-server.ts, hono-server.ts), in
  * its own process per variant, driven by autocannon from this one at 64 connections: GET /me
  * with ~1,000 signed-in session cookies rotated per request, and POST /login (a new session
  * each). Variants interleaved per round.
@@ -24,7 +24,7 @@ export interface HttpBenchConfig {
   readonly frameworks?: readonly Framework[];
 }
 
-export const FRAMEWORKS = ['express', 'fastify', 'koa'] as const;
+export const FRAMEWORKS = ['express', 'fastify', 'koa', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** How the report and the chart name each framework's app. */
@@ -32,6 +32,7 @@ export const FRAMEWORK_TITLES: Record<Framework, string> = {
   express: 'express 5 + express-session',
   fastify: 'fastify 5 + @fastify/session 11 (rolling: every response saves the session)',
   koa: 'koa 3 + koa-session 7, external store (rolling: every response saves the session)',
+  hono: 'hono 4 + hono-sessions 0.8 (autoExtendExpiration: every response saves the session)',
 };
 
 /** One row of an end-to-end table: a framework on a store, possibly with `touchAfterMs`. */
@@ -50,6 +51,7 @@ export interface HttpVariant {
 const MEMORY_LABELS: Record<Exclude<Framework, 'express'>, string> = {
   fastify: "@fastify/session's MemoryStore",
   koa: 'koa-session, in-memory external store (a Map)',
+  hono: "hono-sessions' MemoryStore",
 };
 
 const STORE_LABELS: Record<Exclude<FrameworkStore, 'memory'>, string> = {
@@ -64,6 +66,7 @@ const SERVERS: Record<Framework, string> = {
   express: fileURLToPath(new URL('./express-server.js', import.meta.url)),
   fastify: fileURLToPath(new URL('./fastify-server.js', import.meta.url)),
   koa: fileURLToPath(new URL('./koa-server.js', import.meta.url)),
+  hono: fileURLToPath(new URL('./hono-server.js', import.meta.url)),
 };
 
 const expressVariants: HttpVariant[] = CONTENDERS.filter((c) => !c.storeOnly).flatMap((contender) => {
@@ -99,6 +102,7 @@ export const HTTP_VARIANTS: readonly HttpVariant[] = [
   ...expressVariants,
   ...frameworkVariants('fastify'),
   ...frameworkVariants('koa'),
+  ...frameworkVariants('hono'),
 ];
 
 /** The key of a framework's own in-memory store row. */
