@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --only store,http,scale] [-- --rounds N] [-- --contenders id,id]
- * [-- --frameworks express,fastify,koa]`: every benchmark (`--contenders` narrows the store
+ * [-- --frameworks express,fastify,koa,hono]`: every benchmark (`--contenders` narrows the store
  * part, e.g. to a head-to-head; `--frameworks` the end-to-end part), contenders interleaved in
  * rounds; results as JSON and markdown under bench/results/.
  */
