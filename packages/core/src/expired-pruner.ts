@@ -4,6 +4,15 @@ import type { StoreContext } from './store-context.js';
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
+ * Longest one batch should hold the thread on a backend that runs statements on it (SQLite):
+ * a batch that takes longer halves the next one, down to {@link MIN_BLOCKING_BATCH} rows, and
+ * a quick one doubles it again, up to `pruneBatchSize`. At a million rows with random keys a
+ * batch of 1,000 took 50 ms, every request waiting meanwhile.
+ */
+const MAX_BLOCKING_MS = 10;
+const MIN_BLOCKING_BATCH = 50;
+
+/**
  * Deletes expired sessions: on demand (`deleteExpired`) and in the background every
  * `pruneIntervalMs` ±50%, in batches of `pruneBatchSize` so that a large backlog never holds
  * one long lock. Expired sessions are never returned whether or not they were pruned yet.
@@ -42,12 +51,15 @@ export class ExpiredPruner {
     if (store.closing()) throw store.errors.closed('deleteExpired');
     await store.ready();
     const now = store.time(store.now());
-    const batch = store.options.pruneBatchSize;
+    const largest = store.options.pruneBatchSize;
+    const blocksThread = store.backend.executeSync !== undefined;
     const { sql } = store.queries.deleteExpiredBatch;
     const outcome = await store.backend.withLock(store.lockName('prune'), false, async (db) => {
       let deleted = 0;
+      let batch = largest;
       for (;;) {
         let affected: number;
+        const started = performance.now();
         try {
           const result = await db.executeQuery(CompiledQuery.raw(sql, [now, batch]));
           affected = Number(result.numAffectedRows ?? 0);
@@ -57,6 +69,11 @@ export class ExpiredPruner {
         deleted += affected;
         onBatch?.(deleted);
         if (affected < batch || store.closing()) return deleted;
+        if (blocksThread) {
+          const took = performance.now() - started;
+          if (took > MAX_BLOCKING_MS) batch = Math.max(Math.min(MIN_BLOCKING_BATCH, largest), Math.floor(batch / 2));
+          else if (took < MAX_BLOCKING_MS / 3) batch = Math.min(largest, batch * 2);
+        }
         // Between batches other queries get their turn (better-sqlite3 runs on this thread).
         await nextTurn();
       }

@@ -62,8 +62,9 @@ export interface SessionStoreOptions {
    */
   pruneIntervalMs?: number | false;
   /**
-   * Rows deleted per statement while pruning, so that a large backlog never holds one long
-   * lock.
+   * Most rows deleted per statement while pruning, so that a large backlog never holds one
+   * long lock. On SQLite, where a statement holds the app's thread, a batch that takes more
+   * than 10 ms halves the next one (down to 50 rows) and a quick one doubles it again.
    * @default 1000
    */
   pruneBatchSize?: number;
