@@ -3,9 +3,10 @@
  * into batch statements) give every caller the outcome of its own call in call order per
  * session, exactly once, as if they had run one by one.
  */
-import { type ExecuteResult, type PreparedQuery, type SessionBackend, SessionRecordStore } from '@sessionsql/core';
+import { type SessionBackend, SessionRecordStore } from '@sessionsql/core';
 import { describe, expect, it } from 'vitest';
 import { selectedDialects, useStoreHarness } from './dialects.js';
+import { countingBackend } from './http/counting-backend.js';
 
 const HOUR = 3_600_000;
 
@@ -48,19 +49,6 @@ class Model {
         return undefined;
     }
   }
-}
-
-/** The backend, counting the statements it runs (the database underneath is the real one). */
-function counted(backend: SessionBackend): { backend: SessionBackend; statements: () => number } {
-  let statements = 0;
-  const execute = backend.execute.bind(backend);
-  const counting: SessionBackend = Object.assign(Object.create(backend) as SessionBackend, {
-    execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
-      statements++;
-      return execute<Row>(query, values);
-    },
-  });
-  return { backend: counting, statements: () => statements };
 }
 
 for (const dialect of selectedDialects()) {
@@ -147,28 +135,28 @@ for (const dialect of selectedDialects()) {
         ? 'coalesces concurrent operations of one kind into few statements'
         : 'runs one statement per operation (SQLite answers each at once)',
       async () => {
-        const { backend, statements } = counted(h().createBackend());
-        const records = open(backend);
+        const counting = countingBackend(h().createBackend());
+        const records = open(counting.backend);
         await records.ready();
         const expiresAt = Date.now() + HOUR;
         const ids = Array.from({ length: 300 }, (_, i) => `many-${i}`);
-        let before = statements();
+        let before = counting.statements;
         await Promise.all(ids.map((id, i) => records.save(id, { i }, expiresAt)));
-        const sets = statements() - before;
-        before = statements();
+        const sets = counting.statements - before;
+        before = counting.statements;
         const loaded = await Promise.all(ids.map((id) => records.load(id)));
-        const gets = statements() - before;
+        const gets = counting.statements - before;
         expect(loaded.map((row) => row?.data)).toEqual(ids.map((_, i) => ({ i })));
-        before = statements();
+        before = counting.statements;
         await Promise.all(ids.map((id) => records.touch(id, expiresAt + HOUR)));
-        const touches = statements() - before;
+        const touches = counting.statements - before;
         expect((await records.load(ids[299]!))?.expiresAt).toBe(expiresAt + HOUR);
-        before = statements();
+        before = counting.statements;
         await Promise.all(ids.map((id, i) => records.save(id, { i, again: true }, expiresAt + HOUR)));
-        const updates = statements() - before;
-        before = statements();
+        const updates = counting.statements - before;
+        before = counting.statements;
         await Promise.all(ids.slice(0, 150).map((id) => records.delete(id)));
-        const deletes = statements() - before;
+        const deletes = counting.statements - before;
         expect(await records.count()).toBe(150);
         expect((await records.load(ids[150]!))?.data).toEqual({ i: 150, again: true });
         const counts = { sets, gets, touches, updates, deletes };
@@ -214,19 +202,19 @@ for (const dialect of selectedDialects()) {
     });
 
     it('parallel reads of one session share statements; a write between them is seen by the later ones', async () => {
-      const { backend, statements } = counted(h().createBackend());
-      const records = open(backend);
+      const counting = countingBackend(h().createBackend());
+      const records = open(counting.backend);
       await records.ready();
       const expiresAt = Date.now() + HOUR;
       await records.save('shared', { v: 1 }, expiresAt);
-      const before = statements();
+      const before = counting.statements;
       const first = Array.from({ length: 20 }, () => records.load('shared'));
       const write = records.save('shared', { v: 2 }, expiresAt);
       const second = Array.from({ length: 20 }, () => records.load('shared'));
       const [a, , b] = await Promise.all([Promise.all(first), write, Promise.all(second)]);
       expect(a.map((row) => row?.data)).toEqual(first.map(() => ({ v: 1 })));
       expect(b.map((row) => row?.data)).toEqual(second.map(() => ({ v: 2 })));
-      if (dialect === 'postgres') expect(statements() - before).toBeLessThanOrEqual(6);
+      if (dialect === 'postgres') expect(counting.statements - before).toBeLessThanOrEqual(6);
     });
 
     if (dialect === 'postgres') {

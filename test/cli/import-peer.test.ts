@@ -83,6 +83,18 @@ async function writeThroughPeer(peer: session.Store): Promise<{ alice: string; b
   }
 }
 
+/** Signs in through connect-session-knex on a knex instance made with `config`, then closes it. */
+async function writeThroughKnex(config: knex.Knex.Config): Promise<{ alice: string; bob: string }> {
+  const db = knex(config);
+  try {
+    const peer = new ConnectSessionKnexStore({ knex: db, cleanupInterval: 0 });
+    await peer.ready;
+    return await writeThroughPeer(peer);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /** Imports with `args`, then checks the cookies on sessionsql, the user ids, and that a rerun changes nothing. */
 async function importAndSwitch(
   args: string[],
@@ -233,15 +245,11 @@ describe.concurrent('import --peer', () => {
 
   it('connect-session-knex (SQLite): into a second, encrypted table of the same file', async () => {
     const file = sqlite('knex');
-    const db = knex({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
-    let cookies: { alice: string; bob: string };
-    try {
-      const peer = new ConnectSessionKnexStore({ knex: db, cleanupInterval: 0 });
-      await peer.ready;
-      cookies = await writeThroughPeer(peer);
-    } finally {
-      await db.destroy();
-    }
+    const cookies = await writeThroughKnex({
+      client: 'better-sqlite3',
+      connection: { filename: file },
+      useNullAsDefault: true,
+    });
     await importAndSwitch(
       ['--peer', 'connect-session-knex', '--from', `sqlite:${file}`],
       `sqlite:${file}`,
@@ -253,15 +261,12 @@ describe.concurrent('import --peer', () => {
 
   it('connect-session-knex (PostgreSQL): into another schema', async () => {
     const { url, base, schema } = await postgresSchema('peer_knex');
-    const db = knex({ client: 'pg', connection: base, searchPath: [schema], pool: { min: 0, max: 2 } });
-    let cookies: { alice: string; bob: string };
-    try {
-      const peer = new ConnectSessionKnexStore({ knex: db, cleanupInterval: 0 });
-      await peer.ready;
-      cookies = await writeThroughPeer(peer);
-    } finally {
-      await db.destroy();
-    }
+    const cookies = await writeThroughKnex({
+      client: 'pg',
+      connection: base,
+      searchPath: [schema],
+      pool: { min: 0, max: 2 },
+    });
     await importAndSwitch(
       ['--peer', 'connect-session-knex', '--from', url],
       postgresUrl('peer_knex_target'),

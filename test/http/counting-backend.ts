@@ -1,11 +1,13 @@
 import type { PreparedQuery, SessionBackend } from '@sessionsql/core';
 
-/** A backend that counts the write statements (insert, update, delete) run through it. */
+/** A backend that counts the statements, and the write statements (insert, update, delete), run through it. */
 export interface CountingBackend {
   /** Hand this to the store: the backend it wraps, with counting `execute`/`executeSync`. */
   readonly backend: SessionBackend;
   /** Write statements run since the last reset. */
   readonly writes: number;
+  /** Statements of any kind run since the last reset. */
+  readonly statements: number;
   reset(): void;
 }
 
@@ -18,7 +20,9 @@ const WRITE = /^\s*(insert|update|delete)\b/i;
  */
 export function countingBackend(inner: SessionBackend): CountingBackend {
   let writes = 0;
+  let statements = 0;
   const count = (query: PreparedQuery) => {
+    statements++;
     if (WRITE.test(query.sql)) writes++;
   };
   const overrides: Pick<SessionBackend, 'execute' | 'executeSync'> = {
@@ -46,8 +50,12 @@ export function countingBackend(inner: SessionBackend): CountingBackend {
     get writes() {
       return writes;
     },
+    get statements() {
+      return statements;
+    },
     reset() {
       writes = 0;
+      statements = 0;
     },
   };
 }

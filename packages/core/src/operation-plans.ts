@@ -38,10 +38,13 @@ export type Plan<T> =
 export class OperationPlans {
   readonly #store: StoreContext;
   readonly #loaded: LoadedSessions;
+  readonly #batching: boolean;
 
-  constructor(store: StoreContext, loaded: LoadedSessions) {
+  /** @param batching whether statements may be coalesced (see `StatementCoalescer`): only then are batch parts built. */
+  constructor(store: StoreContext, loaded: LoadedSessions, batching: boolean) {
     this.#store = store;
     this.#loaded = loaded;
+    this.#batching = batching;
   }
 
   /** Reads a live session; `withExpiry` also reads its expiry (needed by the throttle). */
@@ -53,7 +56,7 @@ export class OperationPlans {
     return {
       query: withExpiry ? s.queries.getWithExpiry : s.queries.get,
       values: [key, s.time(s.now())],
-      batch: { kind: 'get', key, args: NO_ARGS },
+      batch: this.#batching ? { kind: 'get', key, args: NO_ARGS } : undefined,
       finish: ({ rows }: ExecuteResult<{ data: string; expires_at?: unknown }>) => {
         const row = rows[0];
         const decoded = row === undefined ? null : s.decode(row.data, key);
@@ -85,7 +88,7 @@ export class OperationPlans {
       return {
         query: s.queries.update,
         values: [stored, expires, userId, time, key, time],
-        batch: { kind: 'update', key, args: [stored, expires, userId] },
+        batch: this.#batching ? { kind: 'update', key, args: [stored, expires, userId] } : undefined,
         finish: ({ affectedRows }) => {
           if (affectedRows === 0) loaded.deleted(key);
           else loaded.written(key, expiresAt, text);
@@ -95,7 +98,7 @@ export class OperationPlans {
     return {
       query: s.queries.set,
       values: [key, stored, expires, userId, time, time],
-      batch: { kind: 'set', key, args: [stored, expires, userId] },
+      batch: this.#batching ? { kind: 'set', key, args: [stored, expires, userId] } : undefined,
       finish: () => undefined,
     };
   }
@@ -114,7 +117,7 @@ export class OperationPlans {
     return {
       query: s.queries.touch,
       values: [expires, time, key, time],
-      batch: { kind: 'touch', key, args: [expires] },
+      batch: this.#batching ? { kind: 'touch', key, args: [expires] } : undefined,
       finish: ({ affectedRows }) => {
         if (affectedRows > 0) loaded.written(key, expiresAt);
       },
@@ -133,7 +136,7 @@ export class OperationPlans {
     return {
       query: this.#store.queries.destroy,
       values: [key],
-      batch: { kind: 'destroy', key, args: NO_ARGS },
+      batch: this.#batching ? { kind: 'destroy', key, args: NO_ARGS } : undefined,
       finish: () => loaded.deleted(key),
     };
   }

@@ -121,7 +121,7 @@ export class SessionRecordStore extends EventEmitter {
     this.#loaded = new LoadedSessions(this.options.touchAfterMs);
     this.#migrated = !this.options.autoMigrate;
     const context = this.#context();
-    this.#plans = new OperationPlans(context, this.#loaded);
+    this.#plans = new OperationPlans(context, this.#loaded, this.#statements.batching);
     this.#users = new UserSessions(context);
     db.onBackgroundError((cause) => context.report(this.#errors.idleConnection(cause)));
     this.#pruner = new ExpiredPruner(context);

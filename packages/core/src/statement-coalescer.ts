@@ -45,7 +45,6 @@ interface Waiting {
 }
 
 interface KindState {
-  readonly kind: BatchKind;
   readonly batch: PreparedQuery;
   inFlight: number;
   queue: Waiting[];
@@ -105,8 +104,13 @@ export class StatementCoalescer {
     this.#now = now;
     for (const [kind, name] of Object.entries(BATCH_QUERIES) as [BatchKind, keyof SessionQueries][]) {
       const batch = queries[name];
-      if (batch !== undefined) this.#kinds.set(kind, { kind, batch, inFlight: 0, queue: [], stallTimer: undefined });
+      if (batch !== undefined) this.#kinds.set(kind, { batch, inFlight: 0, queue: [], stallTimer: undefined });
     }
+  }
+
+  /** Whether any kind is coalesced: without it, operations need no batch parts. */
+  get batching(): boolean {
+    return this.#kinds.size > 0;
   }
 
   /** Runs `query` with `values`, or `part` of a batch with others of its kind; rejects with the driver's error. */
