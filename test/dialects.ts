@@ -32,8 +32,8 @@ export interface StoreHarness {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /** Inserts `count` rows directly, ids `${prefix}${i}`, all with the same expiry. */
   insertRows(count: number, expiresAt: number, prefix?: string, userId?: string | null): Promise<void>;
-  /** The names of the indexes created on this test's table (the primary key's left out), sorted. */
-  indexNames(): Promise<string[]>;
+  /** The table's indexes but its primary key, each as `name(column, …)`, by name. */
+  indexes(): Promise<string[]>;
 }
 
 /** What a dialect's row builds for one test. */
@@ -43,7 +43,7 @@ interface TestDatabase {
   createBackend(): SessionBackend;
   query<Row>(text: string, params: unknown[]): Promise<Row[]>;
   insertRows(count: number, expiresAt: number, prefix: string, userId: string | null): Promise<void>;
-  indexNames(): Promise<string[]>;
+  indexes(): Promise<string[]>;
   close(): Promise<void> | void;
 }
 
@@ -84,13 +84,18 @@ function sqliteHarness(onFile: boolean): DialectHarness<string> {
              select ? || i, '{"cookie":{}}', ?, ?, ?, ? from c`,
           ).run(count, prefix, expiresAt, userId, Date.now(), Date.now());
         },
-        indexNames: async () =>
-          db
-            .prepare(
-              "select name from sqlite_master where type = 'index' and tbl_name = ? and sql is not null order by name",
-            )
-            .pluck()
-            .all(table) as string[],
+        indexes: async () =>
+          (
+            db
+              .prepare(
+                "select name from sqlite_master where type = 'index' and tbl_name = ? and sql is not null order by name",
+              )
+              .pluck()
+              .all(table) as string[]
+          ).map((name) => {
+            const columns = db.prepare('select name from pragma_index_info(?) order by seqno').pluck().all(name);
+            return `${name}(${columns.join(', ')})`;
+          }),
         close: () => {
           db.close();
         },
@@ -141,13 +146,21 @@ const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.P
           [prefix, new Date(expiresAt), userId, new Date(), count],
         );
       },
-      indexNames: async () =>
+      indexes: async () =>
         (
-          await admin.query<{ name: string }>(
-            `select indexname as name from pg_indexes where schemaname = $1 and tablename = $2 and indexname <> $2 || '_pkey' order by 1`,
+          await admin.query<{ name: string; columns: string[] }>(
+            `select i.relname as name, array_agg(a.attname::text order by k.ord) as columns
+               from pg_index x
+               join pg_class i on i.oid = x.indexrelid
+               join pg_class t on t.oid = x.indrelid
+               join pg_namespace n on n.oid = t.relnamespace
+               cross join lateral unnest(x.indkey) with ordinality k(attnum, ord)
+               join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum
+              where n.nspname = $1 and t.relname = $2 and not x.indisprimary
+              group by i.relname order by 1`,
             [schema, table],
           )
-        ).rows.map((r) => r.name),
+        ).rows.map((r) => `${r.name}(${r.columns.join(', ')})`),
       close: () => undefined,
     };
   },
@@ -191,7 +204,7 @@ export function useStoreHarness(dialect: DialectName): () => StoreHarness {
       query: (text, params = []) => database.query(text, params),
       insertRows: (count, expiresAt, prefix = 'row-', userId = null) =>
         database.insertRows(count, expiresAt, prefix, userId),
-      indexNames: () => database.indexNames(),
+      indexes: () => database.indexes(),
     };
   });
 

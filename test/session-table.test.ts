@@ -30,13 +30,18 @@ for (const dialect of selectedDialects()) {
         topUsers: [{ userId: 'alice', sessions: 2 }],
         oldestCreatedAt: 80_000_000,
         newestCreatedAt: 80_001_000,
-        migrations: ['0001_create_sessions', '0002_hash_session_ids', '0003_expiry_index_with_created_at'],
+        migrations: [
+          '0001_create_sessions',
+          '0002_hash_session_ids',
+          '0003_expiry_index_with_created_at',
+          '0004_user_index_without_expiry',
+        ],
       });
       expect(stats.tableBytes).toBeGreaterThan(0);
       expect(stats.indexBytes).toBeGreaterThan(0);
     });
 
-    it('upgrades a 0002 table: the expiry index is rebuilt with created_at, and stats reads the ages from it', async () => {
+    it('upgrades a 0002 table: the expiry index gets created_at and the user, the user index loses the expiry, stats reads from them', async () => {
       const backend = h().createBackend();
       const all = sessionMigrations({ schema: backend.schema, table: h().table }, backend);
       const upTo0002 = new Migrator({
@@ -52,22 +57,38 @@ for (const dialect of selectedDialects()) {
         ...(backend.schema === undefined ? {} : { migrationTableSchema: backend.schema }),
       });
       expect((await upTo0002.migrateToLatest()).error).toBeUndefined();
-      expect(await h().indexNames()).toEqual([`${h().table}_expires_at_idx`, `${h().table}_user_id_idx`]);
+      const t = h().table;
+      expect(await h().indexes()).toEqual([`${t}_expires_at_idx(expires_at)`, `${t}_user_id_idx(user_id, expires_at)`]);
       const now = Date.now();
       await h().insertRows(50, now + HOUR, 'live-', 'alice');
       await h().insertRows(5, now - 1, 'gone-', 'alice');
+      await h().insertRows(3, now + HOUR, 'bob-', 'bob');
+      await h().insertRows(4, now + HOUR, 'anon-', null);
       await h().query(`update ${h().qualifiedTable} set created_at = ? where id = ?`, [
         h().dialect === 'postgres' ? new Date(now - HOUR) : now - HOUR,
         'live-7',
       ]);
       const records = open();
       const stats = await records.table.stats();
-      expect(await h().indexNames()).toEqual([`${h().table}_expiry_idx`, `${h().table}_user_id_idx`]);
-      expect(stats).toMatchObject({ live: 50, expired: 5, users: 1, oldestCreatedAt: now - HOUR });
+      expect(await h().indexes()).toEqual([
+        `${t}_expiry_user_idx(expires_at, created_at, user_id)`,
+        `${t}_user_idx(user_id)`,
+      ]);
+      expect(stats).toMatchObject({
+        live: 57,
+        expired: 5,
+        users: 2,
+        topUsers: [
+          { userId: 'alice', sessions: 50 },
+          { userId: 'bob', sessions: 3 },
+        ],
+        oldestCreatedAt: now - HOUR,
+      });
+      expect(await records.countSessionsForUser('alice')).toBe(50);
       expect(stats.newestCreatedAt).toBeGreaterThanOrEqual(now);
-      expect(stats.migrations.at(-1)).toBe('0003_expiry_index_with_created_at');
+      expect(stats.migrations.at(-1)).toBe('0004_user_index_without_expiry');
       expect(await records.table.migrations()).toEqual(stats.migrations);
-      expect(stats.migrations).toHaveLength(3);
+      expect(stats.migrations).toHaveLength(4);
     });
 
     it('analyze() brings the database statistics of the table up to date', async () => {
@@ -86,8 +107,8 @@ for (const dialect of selectedDialects()) {
           h().table,
         ]);
         expect(rows.map((r) => r.idx)).toEqual([
-          `${h().table}_expiry_idx`,
-          `${h().table}_user_id_idx`,
+          `${h().table}_expiry_user_idx`,
+          `${h().table}_user_idx`,
           `sqlite_autoindex_${h().table}_1`,
         ]);
       }

@@ -521,6 +521,7 @@ export function defineStoreSuite(dialect: DialectName): void {
           '0001_create_sessions',
           '0002_hash_session_ids',
           '0003_expiry_index_with_created_at',
+          '0004_user_index_without_expiry',
         ]);
       });
 

@@ -14,10 +14,10 @@ describe.each(databases)('migrate and check on %s', (_dialect, urlFor) => {
     const url = urlFor('a');
     const first = await run(['migrate', '--url', url]);
     expect(first, first.stderr).toMatchObject({ code: 0 });
-    expect(first.stdout).toMatch(/migrated: table sessions now at 0003_expiry_index_with_created_at/);
+    expect(first.stdout).toMatch(/migrated: table sessions now at 0004_user_index_without_expiry/);
     const again = await run(['migrate'], { env: { SESSION_DB_URL: url } });
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/up to date: table sessions at 0003_expiry_index_with_created_at/);
+    expect(again.stdout).toMatch(/up to date: table sessions at 0004_user_index_without_expiry/);
 
     const check = await run(['check', '--url', url]);
     expect(check.code, check.stderr).toBe(0);

@@ -21,7 +21,7 @@ describe.each(databases)('stats, prune and users on %s', (_dialect, urlFor) => {
       live: 30,
       expired: 25,
       users: 3,
-      version: '0003_expiry_index_with_created_at',
+      version: '0004_user_index_without_expiry',
       upToDate: true,
     });
     expect(stats.topUsers).toEqual([

@@ -98,12 +98,15 @@ export class SessionTable {
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('expires_at', '<=', now)
           .execute(),
-        // One pass over the user index: each user's count, and (as a window over the groups)
-        // how many users there are, on every row; at least one row is asked for that count.
+        // One range of the expiry index, which also holds the user (migration 0004): each
+        // user's count, and (as a window over the groups) how many users there are, on every
+        // row; at least one row is asked for that count. The user is tested as
+        // `coalesce(user_id, '') <> ''` (no user id is empty) so that SQLite does not walk the
+        // user index instead, which holds no expiry (a million rows: 0.5 s, not 1.1 s).
         db
           .selectFrom(t)
           .select((eb) => ['user_id', eb.fn.countAll<number>().as('n'), eb.fn.countAll<number>().over().as('users')])
-          .where('user_id', 'is not', null)
+          .where((eb) => eb(eb.fn.coalesce('user_id', sql.lit('')), '<>', sql.lit('')))
           .where('expires_at', '>', now)
           .groupBy('user_id')
           .orderBy('n', 'desc')
