@@ -142,7 +142,7 @@ const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.P
       async insertRows(count, expiresAt, prefix, userId) {
         await admin.query(
           `insert into ${qualifiedTable} (id, data, expires_at, user_id, created_at, updated_at)
-           select $1 || i, '{"cookie":{}}'::jsonb, $2, $3, $4, $4 from generate_series(1, $5::int) i`,
+           select $1 || i, '{"cookie":{}}'::json, $2, $3, $4, $4 from generate_series(1, $5::int) i`,
           [prefix, new Date(expiresAt), userId, new Date(), count],
         );
       },

@@ -152,5 +152,47 @@ for (const dialect of selectedDialects()) {
       expect((await records.load('peer-1'))?.data).toEqual({ account: 'alice', cart: [1] });
       expect(await records.listSessionHandlesForUser('alice')).toEqual([sessionKey('peer-1')]);
     });
+
+    if (dialect === 'postgres') {
+      it('keeps data as json (text as stored, a NUL too); a jsonb table from before 0.3 works the same', async () => {
+        let now = 90_000_000;
+        const dataType = async () =>
+          (
+            await h().query<{ type: string }>(
+              `select format_type(atttypid, atttypmod) as type from pg_attribute
+                where attrelid = '${h().qualifiedTable}'::regclass and attname = 'data'`,
+            )
+          )[0]?.type;
+        const fresh = open({ clock: () => now });
+        await fresh.save('nul', { v: 'a\u0000b' }, now + HOUR);
+        expect((await fresh.load('nul'))?.data).toEqual({ v: 'a\u0000b' });
+        expect(await dataType()).toBe('json');
+        await fresh.clearAll();
+        await fresh.close();
+
+        await h().query(`alter table ${h().qualifiedTable} alter column data type jsonb`);
+        expect(await dataType()).toBe('jsonb');
+        // A new store: named statements prepared before a type change fail on their connection.
+        const old = open({ clock: () => now, touchAfterMs: 60_000 });
+        // Keys jsonb hands back in another order than they were written.
+        const data = { zeta: 1, alpha: { b: 2, a: 1 }, userId: 'alice' };
+        await Promise.all(Array.from({ length: 20 }, (_, i) => old.save(`s${i}`, { ...data, i }, now + HOUR)));
+        const loaded = await Promise.all(Array.from({ length: 20 }, (_, i) => old.load(`s${i}`)));
+        expect(loaded.map((row) => row?.data)).toEqual(Array.from({ length: 20 }, (_, i) => ({ ...data, i })));
+        now += 1000;
+        const updatedAt = async (id: string) =>
+          (
+            await h().query<{ updated_at: Date }>(`select updated_at from ${h().qualifiedTable} where id = ?`, [
+              sessionKey(id),
+            ])
+          )[0]?.updated_at.getTime();
+        // The same data, an expiry moved by less than touchAfterMs: nothing is written.
+        await old.save('s0', { ...data, i: 0 }, now + HOUR);
+        expect(await updatedAt('s0')).toBe(now - 1000);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => old.touch(`s${i}`, now + 2 * HOUR)));
+        expect(await updatedAt('s0')).toBe(now);
+        expect(await old.countSessionsForUser('alice')).toBe(20);
+      });
+    }
   });
 }

@@ -602,7 +602,7 @@ export function defineStoreSuite(dialect: DialectName): void {
         const store = h().createStore({ onError: (e) => reported.push(e) });
         await store.set('good', session({ g: 1 }));
         await store.set('bad', session({ b: 1 }));
-        // On PostgreSQL jsonb cannot hold invalid JSON; a JSON array is the undecodable case there.
+        // On PostgreSQL json cannot hold invalid JSON; a JSON array is the undecodable case there.
         await h().query(`update ${h().qualifiedTable} set data = ? where id = ?`, [
           dialect === 'postgres' ? '[1,2]' : '{"cookie":',
           sessionKey('bad'),

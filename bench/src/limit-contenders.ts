@@ -59,7 +59,7 @@ function sqliteStore(
   };
 }
 
-/** jsonb arrives as text and is parsed once, as sessionsql does. */
+/** JSON arrives as text and is parsed once, as sessionsql does. */
 const jsonAsText = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 114 || oid === 3802) return (value: string) => value;
@@ -217,7 +217,7 @@ export const minimalSqlite: Contender = {
   },
 };
 
-/** pg on the minimal table (jsonb data, as sessionsql's), named prepared statements, same pool size. */
+/** pg on the minimal table (json data, as sessionsql's and connect-pg-simple's), named prepared statements, same pool size. */
 export const minimalPostgres: Contender = {
   id: 'minimal-pg',
   label: 'limit: minimal store, pg',
@@ -228,7 +228,7 @@ export const minimalPostgres: Contender = {
     const t = `"${env.schema}"."${name}"`;
     await pool.query(`create schema if not exists "${env.schema}"`);
     await pool.query(
-      `create table if not exists ${t} ("id" text primary key, "data" jsonb not null, "expires_at" timestamptz not null);
+      `create table if not exists ${t} ("id" text primary key, "data" json not null, "expires_at" timestamptz not null);
        create index if not exists "${name}_expires_at_idx" on ${t} ("expires_at")`,
     );
     const store = postgresStore(

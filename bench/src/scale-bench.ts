@@ -125,7 +125,7 @@ function postgresDialect(env: BenchEnv): Dialect {
       await admin.query(
         `insert into ${t} (id, data, expires_at, user_id, created_at, updated_at)
          select rtrim(translate(encode(sha256(convert_to(rpad($1 || i, 32, '_'), 'UTF8')), 'base64'), '+/', '-_'), '='),
-                $2::jsonb, $3, 'user-' || (i / ${SESSIONS_PER_USER}), now(), now()
+                $2::json, $3, 'user-' || (i / ${SESSIONS_PER_USER}), now(), now()
          from generate_series(0, $4::int - 1) i`,
         [prefix, DATA, new Date(expiresAt), count],
       );

@@ -38,7 +38,10 @@ export interface ExecuteResult<Row> {
 export interface SessionColumnTypes {
   /** The session id (primary key) and the user id: `text` on SQLite and PostgreSQL. */
   readonly id: string;
-  /** Session data as JSON: `jsonb` on PostgreSQL, `text` on SQLite. */
+  /**
+   * Session data as JSON text: `json` on PostgreSQL (a table created before 0.3 has `jsonb`,
+   * which the store uses the same way), `text` on SQLite.
+   */
   readonly data: string;
   /**
    * Points in time. Whatever the type, the store binds and reads them through

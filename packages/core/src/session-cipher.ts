@@ -30,7 +30,7 @@ function keyBytes(key: unknown, index: number): Buffer {
  * Authenticated encryption of session data (AES-256-GCM) with several keys: the first
  * encrypts, every one decrypts, so keys rotate without signing anyone out. The ciphertext is
  * bound to its session's key (as associated data): a row copied under another session does
- * not decrypt. What is stored is a JSON object with one field, so it fits `jsonb` and text.
+ * not decrypt. What is stored is a JSON object with one field, so it fits `json`, `jsonb` and text.
  */
 export class SessionCipher {
   readonly #keys: Map<string, Buffer>;

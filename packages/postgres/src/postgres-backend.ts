@@ -108,7 +108,7 @@ export function createPostgresBackend({
     location: describePool(pool),
     schema,
     db: kysely,
-    columnTypes: { id: 'text', data: 'jsonb', time: 'timestamptz' },
+    columnTypes: { id: 'text', data: 'json', time: 'timestamptz' },
     partialIndexes: true,
     statements: postgresStatements,
     encodeTime: (ms) => new Date(ms),

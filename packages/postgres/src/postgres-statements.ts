@@ -16,7 +16,7 @@ const raw = (db: Kysely<any>, statement: RawBuilder<unknown>) => ({ compile: () 
 function batchStatements(db: Kysely<any>, where: TableLocation): Partial<SessionQueries> {
   const table = sql.table(`${where.schema}.${where.table}`);
   const values = (p: QueryParams<'keys' | 'datas' | 'expiresAts' | 'userIds'>) =>
-    sql`unnest(${p.keys}::text[], ${p.datas}::jsonb[], ${p.expiresAts}::timestamptz[], ${p.userIds}::text[]) as v(id, data, expires_at, user_id)`;
+    sql`unnest(${p.keys}::text[], ${p.datas}::json[], ${p.expiresAts}::timestamptz[], ${p.userIds}::text[]) as v(id, data, expires_at, user_id)`;
   const columns = ['keys', 'datas', 'expiresAts', 'userIds', 'now'] as const;
   return {
     getMany: prepareQuery(
