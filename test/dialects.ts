@@ -32,7 +32,7 @@ export interface StoreHarness {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /** Inserts `count` rows directly, ids `${prefix}${i}`, all with the same expiry. */
   insertRows(count: number, expiresAt: number, prefix?: string, userId?: string | null): Promise<void>;
-  /** The table's indexes but its primary key, each as `name(column, …)`, by name. */
+  /** The table's indexes but its primary key, each as `name(column, …)`, then ` partial` for a partial one, by name. */
   indexes(): Promise<string[]>;
 }
 
@@ -88,13 +88,12 @@ function sqliteHarness(onFile: boolean): DialectHarness<string> {
           (
             db
               .prepare(
-                "select name from sqlite_master where type = 'index' and tbl_name = ? and sql is not null order by name",
+                "select name, sql from sqlite_master where type = 'index' and tbl_name = ? and sql is not null order by name",
               )
-              .pluck()
-              .all(table) as string[]
-          ).map((name) => {
+              .all(table) as { name: string; sql: string }[]
+          ).map(({ name, sql }) => {
             const columns = db.prepare('select name from pragma_index_info(?) order by seqno').pluck().all(name);
-            return `${name}(${columns.join(', ')})`;
+            return `${name}(${columns.join(', ')})${/\swhere\s/i.test(sql) ? ' partial' : ''}`;
           }),
         close: () => {
           db.close();
@@ -148,8 +147,8 @@ const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.P
       },
       indexes: async () =>
         (
-          await admin.query<{ name: string; columns: string[] }>(
-            `select i.relname as name, array_agg(a.attname::text order by k.ord) as columns
+          await admin.query<{ name: string; columns: string[]; partial: boolean }>(
+            `select i.relname as name, array_agg(a.attname::text order by k.ord) as columns, x.indpred is not null as partial
                from pg_index x
                join pg_class i on i.oid = x.indexrelid
                join pg_class t on t.oid = x.indrelid
@@ -157,10 +156,10 @@ const postgresHarness: DialectHarness<{ url: string; schema: string; admin: pg.P
                cross join lateral unnest(x.indkey) with ordinality k(attnum, ord)
                join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum
               where n.nspname = $1 and t.relname = $2 and not x.indisprimary
-              group by i.relname order by 1`,
+              group by i.relname, x.indpred is not null order by 1`,
             [schema, table],
           )
-        ).rows.map((r) => `${r.name}(${r.columns.join(', ')})`),
+        ).rows.map((r) => `${r.name}(${r.columns.join(', ')})${r.partial ? ' partial' : ''}`),
       close: () => undefined,
     };
   },

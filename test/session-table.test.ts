@@ -58,7 +58,10 @@ for (const dialect of selectedDialects()) {
       });
       expect((await upTo0002.migrateToLatest()).error).toBeUndefined();
       const t = h().table;
-      expect(await h().indexes()).toEqual([`${t}_expires_at_idx(expires_at)`, `${t}_user_id_idx(user_id, expires_at)`]);
+      expect(await h().indexes()).toEqual([
+        `${t}_expires_at_idx(expires_at)`,
+        `${t}_user_id_idx(user_id, expires_at) partial`,
+      ]);
       const now = Date.now();
       await h().insertRows(50, now + HOUR, 'live-', 'alice');
       await h().insertRows(5, now - 1, 'gone-', 'alice');
@@ -71,8 +74,8 @@ for (const dialect of selectedDialects()) {
       const records = open();
       const stats = await records.table.stats();
       expect(await h().indexes()).toEqual([
+        `${t}_by_user_idx(user_id) partial`,
         `${t}_expiry_user_idx(expires_at, created_at, user_id)`,
-        `${t}_user_idx(user_id)`,
       ]);
       expect(stats).toMatchObject({
         live: 57,
@@ -85,6 +88,13 @@ for (const dialect of selectedDialects()) {
         oldestCreatedAt: now - HOUR,
       });
       expect(await records.countSessionsForUser('alice')).toBe(50);
+      expect((await records.listSessionsForUser('bob')).map((s) => s.userId)).toEqual(['bob', 'bob', 'bob']);
+      // Run again, as after an interruption: nothing changes.
+      await all['0004_user_index_without_expiry']!.up(backend.db);
+      expect(await h().indexes()).toEqual([
+        `${t}_by_user_idx(user_id) partial`,
+        `${t}_expiry_user_idx(expires_at, created_at, user_id)`,
+      ]);
       expect(stats.newestCreatedAt).toBeGreaterThanOrEqual(now);
       expect(stats.migrations.at(-1)).toBe('0004_user_index_without_expiry');
       expect(await records.table.migrations()).toEqual(stats.migrations);
@@ -107,8 +117,8 @@ for (const dialect of selectedDialects()) {
           h().table,
         ]);
         expect(rows.map((r) => r.idx)).toEqual([
+          `${h().table}_by_user_idx`,
           `${h().table}_expiry_user_idx`,
-          `${h().table}_user_idx`,
           `sqlite_autoindex_${h().table}_1`,
         ]);
       }
@@ -154,7 +164,7 @@ for (const dialect of selectedDialects()) {
     });
 
     if (dialect === 'postgres') {
-      it('keeps data as json (text as stored, a NUL too); a jsonb table from before 0.3 works the same', async () => {
+      it('keeps data as json (text as stored, a NUL too); a jsonb table from sessionsql 0.2 works the same', async () => {
         let now = 90_000_000;
         const dataType = async () =>
           (
@@ -167,6 +177,12 @@ for (const dialect of selectedDialects()) {
         await fresh.save('nul', { v: 'a\u0000b' }, now + HOUR);
         expect((await fresh.load('nul'))?.data).toEqual({ v: 'a\u0000b' });
         expect(await dataType()).toBe('json');
+        await fresh.save('ordered', { z: 1, a: { y: 2, b: 3 } }, now + HOUR);
+        const [stored] = await h().query<{ text: string }>(
+          `select data::text as text from ${h().qualifiedTable} where id = ?`,
+          [sessionKey('ordered')],
+        );
+        expect(stored?.text).toBe('{"z":1,"a":{"y":2,"b":3}}');
         await fresh.clearAll();
         await fresh.close();
 
@@ -191,6 +207,10 @@ for (const dialect of selectedDialects()) {
         expect(await updatedAt('s0')).toBe(now - 1000);
         await Promise.all(Array.from({ length: 20 }, (_, i) => old.touch(`s${i}`, now + 2 * HOUR)));
         expect(await updatedAt('s0')).toBe(now);
+        // Changed data of loaded sessions: updates, in one statement.
+        await Promise.all(Array.from({ length: 20 }, (_, i) => old.save(`s${i}`, { ...data, i, v: 2 }, now + HOUR)));
+        const changed = await Promise.all(Array.from({ length: 20 }, (_, i) => old.load(`s${i}`)));
+        expect(changed.map((row) => row?.data)).toEqual(Array.from({ length: 20 }, (_, i) => ({ ...data, i, v: 2 })));
         expect(await old.countSessionsForUser('alice')).toBe(20);
       });
     }

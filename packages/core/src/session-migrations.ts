@@ -75,12 +75,15 @@ export function sessionMigrations(
         await builder(db).dropIndex(`${table}_expires_at_idx`).ifExists().execute();
       },
     },
-    // A touch moves expires_at, and every index holding it gets its entry rewritten: the
+    // A touch moves expires_at, and SQLite rewrites the entry of every index holding it: the
     // user index no longer holds it (a touch on SQLite: 62 µs before, 46 µs after, as the
     // minimal store), and the expiry index, which a touch rewrites anyway, holds the user
     // instead, so that `stats` still counts live sessions per user from one index. A user's
-    // few sessions are filtered by expiry from their rows. Both are built before the old ones
-    // are dropped.
+    // few sessions are filtered by expiry from their rows. (PostgreSQL adds an entry to every
+    // index on any update that changes an indexed column, as a touch does, so there it changes
+    // only the sizes of the entries.) Both are built before the old ones are dropped. The names
+    // end differently (`_by_user_idx`, `_expiry_user_idx`) so that no table's index can be
+    // named like another table's (`t_expiry` + `_user_idx` would be `t` + `_expiry_user_idx`).
     '0004_user_index_without_expiry': {
       async up(db) {
         await builder(db)
@@ -90,7 +93,7 @@ export function sessionMigrations(
           .columns(['expires_at', 'created_at', 'user_id'])
           .execute();
         await builder(db).dropIndex(`${table}_expiry_idx`).ifExists().execute();
-        const userIndex = builder(db).createIndex(`${table}_user_idx`).ifNotExists().on(table).column('user_id');
+        const userIndex = builder(db).createIndex(`${table}_by_user_idx`).ifNotExists().on(table).column('user_id');
         await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
         await builder(db).dropIndex(`${table}_user_id_idx`).ifExists().execute();
       },
