@@ -163,6 +163,23 @@ for (const dialect of selectedDialects()) {
       expect(await records.listSessionHandlesForUser('alice')).toEqual([sessionKey('peer-1')]);
     });
 
+    if (dialect !== 'postgres') {
+      it('counts users for stats from the two indexes alone, the users in index order', async () => {
+        const records = open();
+        await records.ready();
+        const backend = h().createBackend();
+        const query = backend.statements?.(backend.db, { schema: undefined, table: h().table }).liveUserCounts;
+        expect(query).toBeDefined();
+        const plan = (await h().query<{ detail: string }>(`explain query plan ${query!.sql}`, [Date.now(), 10])).map(
+          (row) => row.detail,
+        );
+        expect(plan).toContain(`SEARCH ${h().table} USING COVERING INDEX ${h().table}_by_user_idx (user_id>?)`);
+        expect(plan).toContain(`SEARCH ${h().table} USING COVERING INDEX ${h().table}_expiry_user_idx (expires_at<?)`);
+        expect(plan.filter((step) => step.startsWith(`SCAN ${h().table}`))).toEqual([]);
+        await backend.close();
+      });
+    }
+
     if (dialect === 'postgres') {
       it('keeps data as json (text as stored, a NUL too); a jsonb table from sessionsql 0.2 works the same', async () => {
         let now = 90_000_000;

