@@ -221,7 +221,7 @@ for (const dialect of selectedDialects()) {
       it('one session the database refuses fails alone; the others of its batch are saved', async () => {
         const records = open();
         await records.ready();
-        // jsonb, the type of a table created by sessionsql 0.2, refuses a NUL in a string (json stores it).
+        // jsonb, the type of a table created by an earlier sessionsql, refuses a NUL in a string (json stores it).
         await h().query(`alter table ${h().qualifiedTable} alter column data type jsonb`, []);
         const expiresAt = Date.now() + HOUR;
         const outcomes = await Promise.all(

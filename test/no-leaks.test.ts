@@ -64,7 +64,7 @@ for (const dialect of selectedDialects()) {
       const records = open({ onError: (e: SessionStoreError) => errors.push(e) });
       await records.save(SID, { csrf: SECRET, userId: 'u' }, Date.now() + HOUR);
       // PostgreSQL refuses a NUL in jsonb (DATA_REJECTED, whose driver error quotes the data), the
-      // type of a table created by sessionsql 0.2; SQLite, and json, store it.
+      // type of a table created by an earlier sessionsql; SQLite, and json, store it.
       if (dialect === 'postgres') await h().query(`alter table ${h().qualifiedTable} alter column data type jsonb`, []);
       errors.push(await records.save(SID, { csrf: SECRET, v: 'a\u0000b' }, Date.now() + HOUR).catch((e: unknown) => e));
       const circular: Record<string, unknown> = { [SECRET]: 1 };

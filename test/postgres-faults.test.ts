@@ -447,7 +447,7 @@ describe.runIf(selectedDialects().includes('postgres'))('PostgreSQL faults', () 
       const tableName = table();
       const store = fromUrl(urlTo(server.port), { tableName });
       await store.set('a', session({ v: 'before' }));
-      // A table created by sessionsql 0.2 keeps jsonb, which refuses a NUL (json, today's type, stores it).
+      // A table created by an earlier sessionsql keeps jsonb, which refuses a NUL (json, today's type, stores it).
       await admin.query(`alter table "${schema}"."${tableName}" alter column data type jsonb`);
       const refused = await outcome(store.set('a', session({ v: 'secret\u0000data' })));
       expect(refused.error?.code).toBe('DATA_REJECTED');

@@ -181,7 +181,7 @@ for (const dialect of selectedDialects()) {
     }
 
     if (dialect === 'postgres') {
-      it('keeps data as json (text as stored, a NUL too); a jsonb table from sessionsql 0.2 works the same', async () => {
+      it('keeps data as json (text as stored, a NUL too); a jsonb table from an earlier sessionsql works the same', async () => {
         let now = 90_000_000;
         const dataType = async () =>
           (

@@ -112,7 +112,7 @@ function startBin(args, timeoutMs = COMMAND_TIMEOUT_MS) {
 /** Runs `sessionsql ...args` to completion. @returns {Promise<Run>} */
 const runBin = (args, timeoutMs) => startBin(args, timeoutMs).result;
 
-/** JSON text with object keys sorted (jsonb, in tables created by sessionsql 0.2, reorders keys; parsed-equal data compares equal). */
+/** JSON text with object keys sorted (jsonb, in tables created by an earlier sessionsql, reorders keys; parsed-equal data compares equal). */
 function stable(value) {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
   if (value !== null && typeof value === 'object') {

@@ -39,7 +39,7 @@ export interface SessionColumnTypes {
   /** The session id (primary key) and the user id: `text` on SQLite and PostgreSQL. */
   readonly id: string;
   /**
-   * Session data as JSON text: `json` on PostgreSQL (a table created by sessionsql 0.2 or earlier has `jsonb`,
+   * Session data as JSON text: `json` on PostgreSQL (a table created by an earlier sessionsql has `jsonb`,
    * which the store uses the same way), `text` on SQLite.
    */
   readonly data: string;

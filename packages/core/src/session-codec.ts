@@ -116,7 +116,7 @@ export function decodeSession(text: string): { [key: string]: unknown } {
 
 /**
  * Whether two JSON texts hold the same value whatever their key order and spacing
- * (PostgreSQL's `jsonb`, in tables created by sessionsql 0.2 or earlier, returns keys in its own order).
+ * (PostgreSQL's `jsonb`, in tables created by an earlier sessionsql, returns keys in its own order).
  */
 export function sameJson(a: string, b: string): boolean {
   if (a === b) return true;

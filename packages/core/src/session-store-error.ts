@@ -7,7 +7,7 @@
  * - `CORRUPT_SESSION`: a stored row could not be decoded; the session is treated as missing.
  * - `PRUNE_FAILED`: the background deletion of expired sessions failed; it runs again later.
  * - `DATA_REJECTED`: the database refused the session data (for example a `\u0000` in a
- *   string in a PostgreSQL table created by sessionsql 0.2 or earlier, whose data column is `jsonb`); nothing was
+ *   string in a PostgreSQL table created by an earlier sessionsql, whose data column is `jsonb`); nothing was
  *   written.
  * - `DECRYPTION_FAILED`: a stored session could not be decrypted (its key is not in
  *   `encryptionKeys`, it was altered, or it is plaintext while encryption is required); the

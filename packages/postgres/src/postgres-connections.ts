@@ -7,8 +7,8 @@ import pg from 'pg';
 
 /**
  * SQLSTATEs for data PostgreSQL cannot store: a `\u0000` in a string (22P05) or a lone
- * surrogate escape (22P02) in `jsonb` (the data type of tables created by sessionsql 0.2 or
- * earlier; `json` stores both), bytes outside the server encoding (22021).
+ * surrogate escape (22P02) in `jsonb` (the data type of tables created by an earlier
+ * sessionsql; `json` stores both), bytes outside the server encoding (22021).
  */
 export const DATA_REJECTIONS = new Set(['22P05', '22P02', '22021', '22025']);
 
