@@ -14,28 +14,16 @@ import fastifySession from '@fastify/session';
 import Fastify from 'fastify';
 import { FastifySessionStore } from 'sessionsql/fastify';
 import { DAY_MS } from './bench-env.js';
-import { announce, appArgs, openBenchRecordStore, signedInData, tableName } from './http-app.js';
-
-const { store, touchAfterMs, env } = appArgs();
-
-async function openStore(): Promise<fastifySession.SessionStore> {
-  switch (store) {
-    case 'memory':
-      return new fastifySession.MemoryStore();
-    case 'sessionsql-sqlite':
-    case 'sessionsql-pg':
-      return new FastifySessionStore(
-        await openBenchRecordStore(env, store, tableName('fastify', store, touchAfterMs), touchAfterMs),
-      );
-    default:
-      throw new Error(`fastify-server: unknown store ${store}`);
-  }
-}
+import { announce, openFrameworkStore, signedInData } from './http-app.js';
 
 const app = Fastify({ logger: false });
 await app.register(fastifyCookie);
 await app.register(fastifySession, {
-  store: await openStore(),
+  store: await openFrameworkStore<fastifySession.SessionStore>(
+    'fastify',
+    () => new fastifySession.MemoryStore(),
+    (records) => new FastifySessionStore(records),
+  ),
   secret: 'sessionsql bench, a secret of 32 characters or more',
   saveUninitialized: false,
   cookie: { maxAge: DAY_MS, httpOnly: true, sameSite: 'lax', secure: false },

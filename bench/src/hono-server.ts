@@ -14,31 +14,19 @@ import { Hono } from 'hono';
 import { MemoryStore, type Session, sessionMiddleware } from 'hono-sessions';
 import { HonoSessionsStore } from 'sessionsql/hono';
 import { DAY_MS } from './bench-env.js';
-import { announce, appArgs, openBenchRecordStore, signedInData, tableName } from './http-app.js';
-
-const { store, touchAfterMs, env } = appArgs();
+import { announce, openFrameworkStore, signedInData } from './http-app.js';
 
 type Variables = { session: Session<Record<string, unknown>> };
-
-async function openStore(): Promise<MemoryStore | HonoSessionsStore> {
-  switch (store) {
-    case 'memory':
-      return new MemoryStore();
-    case 'sessionsql-sqlite':
-    case 'sessionsql-pg':
-      return new HonoSessionsStore(
-        await openBenchRecordStore(env, store, tableName('hono', store, touchAfterMs), touchAfterMs),
-      );
-    default:
-      throw new Error(`hono-server: unknown store ${store}`);
-  }
-}
 
 const app = new Hono<{ Variables: Variables }>();
 app.use(
   '*',
   sessionMiddleware({
-    store: await openStore(),
+    store: await openFrameworkStore<MemoryStore | HonoSessionsStore>(
+      'hono',
+      () => new MemoryStore(),
+      (records) => new HonoSessionsStore(records),
+    ),
     encryptionKey: 'the sessionsql bench key, 32 characters or more',
     expireAfterSeconds: DAY_MS / 1000,
     sessionCookieName: 'sid',

@@ -1,7 +1,7 @@
 /**
- * What the end-to-end apps (http-server.ts for express, fastify-server.ts, koa-server.ts)
- * share: their command line, what a sign-in puts in the session, the sessionsql record store
- * the Fastify and Koa adapters sit on, and how an app tells http-bench.ts its port.
+ * What the end-to-end apps (express-server.ts, fastify-server.ts, koa-server.ts,
+ * hono-server.ts) share: their command line, what a sign-in puts in the session, the store the
+ * Fastify, Koa and Hono apps run on, and how an app tells http-bench.ts its port.
  *
  * Every app is started as `node <app>.js <store> <touchAfterMs or 0>` with the BenchEnv as
  * JSON in BENCH_ENV, prints `{"port": n}` once it listens, and exits on SIGTERM.
@@ -34,10 +34,31 @@ export const FRAMEWORK_STORES = ['memory', 'sessionsql-sqlite', 'sessionsql-pg']
 export type FrameworkStore = (typeof FRAMEWORK_STORES)[number];
 
 /**
- * sessionsql's record store for the Fastify and Koa adapters, set up as the express
+ * The store of a Fastify, Koa or Hono app, from its command line: the framework's in-memory
+ * one (`memory()`), or sessionsql's adapter (`adapter(records)`) over its own record store.
+ */
+export async function openFrameworkStore<Store>(
+  framework: string,
+  memory: () => Store,
+  adapter: (records: SessionRecordStore) => Store,
+): Promise<Store> {
+  const { store, touchAfterMs, env } = appArgs();
+  switch (store) {
+    case 'memory':
+      return memory();
+    case 'sessionsql-sqlite':
+    case 'sessionsql-pg':
+      return adapter(await openBenchRecordStore(env, store, tableName(framework, store, touchAfterMs), touchAfterMs));
+    default:
+      throw new Error(`${framework}-server: unknown store ${store}`);
+  }
+}
+
+/**
+ * sessionsql's record store for the Fastify, Koa and Hono adapters, set up as the express
  * contenders are: its own table or file, a pool of {@link POOL_SIZE}, no background pruner.
  */
-export async function openBenchRecordStore(
+async function openBenchRecordStore(
   env: BenchEnv,
   store: 'sessionsql-sqlite' | 'sessionsql-pg',
   name: string,

@@ -14,9 +14,7 @@ import Koa from 'koa';
 import session, { type CreateSessionOptions } from 'koa-session';
 import { KoaSessionStore } from 'sessionsql/koa';
 import { DAY_MS } from './bench-env.js';
-import { announce, appArgs, openBenchRecordStore, signedInData, tableName } from './http-app.js';
-
-const { store, touchAfterMs, env } = appArgs();
+import { announce, openFrameworkStore, signedInData } from './http-app.js';
 
 /** koa-session's external store API, as its options type it. */
 type KoaStore = NonNullable<CreateSessionOptions['store']>;
@@ -30,23 +28,20 @@ function memoryStore(): KoaStore {
   };
 }
 
-async function openStore(): Promise<KoaStore> {
-  switch (store) {
-    case 'memory':
-      return memoryStore();
-    case 'sessionsql-sqlite':
-    case 'sessionsql-pg':
-      return new KoaSessionStore(
-        await openBenchRecordStore(env, store, tableName('koa', store, touchAfterMs), touchAfterMs),
-      );
-    default:
-      throw new Error(`koa-server: unknown store ${store}`);
-  }
-}
-
 const app = new Koa();
 app.keys = ['sessionsql bench'];
-app.use(session({ store: await openStore(), maxAge: DAY_MS, rolling: true, httpOnly: true, sameSite: 'lax' }, app));
+app.use(
+  session(
+    {
+      store: await openFrameworkStore<KoaStore>('koa', memoryStore, (records) => new KoaSessionStore(records)),
+      maxAge: DAY_MS,
+      rolling: true,
+      httpOnly: true,
+      sameSite: 'lax',
+    },
+    app,
+  ),
+);
 app.use(async (ctx) => {
   if (ctx.method === 'POST' && ctx.path === '/login') {
     await ctx.session!.regenerate();

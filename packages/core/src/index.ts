@@ -12,7 +12,7 @@ export type {
 export type { EncryptionKey } from './session-cipher.js';
 export { sessionKey } from './session-codec.js';
 export { sessionMigrations, type TableLocation } from './session-migrations.js';
-export { prepareQuery, type QueryParams, type SessionQueries } from './session-queries.js';
+export { prepareQuery, type QueryParams, rawStatement, type SessionQueries } from './session-queries.js';
 export type {
   ClearForUserOptions,
   DumpedSession,

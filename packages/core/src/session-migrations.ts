@@ -19,6 +19,16 @@ export function sessionMigrations(
   const { schema, table } = where;
   const types = backend.columnTypes;
   const builder = (db: Kysely<any>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
+  /**
+   * `create index if not exists <table><suffix>` on `columns`; `signedIn` makes it partial where
+   * the database can, so that anonymous sessions, usually the majority, stay out of it.
+   */
+  const createIndex = async (db: Kysely<any>, suffix: string, columns: string[], signedIn = false) => {
+    const index = builder(db).createIndex(`${table}${suffix}`).ifNotExists().on(table).columns(columns);
+    await (signedIn && backend.partialIndexes ? index.where(sql.ref('user_id'), 'is not', null) : index).execute();
+  };
+  const dropIndex = (db: Kysely<any>, suffix: string) =>
+    builder(db).dropIndex(`${table}${suffix}`).ifExists().execute();
   const createTable = async (db: Kysely<any>) => {
     await builder(db)
       .createTable(table)
@@ -30,14 +40,8 @@ export function sessionMigrations(
       .addColumn('created_at', sql.raw(types.time), (c) => c.notNull())
       .addColumn('updated_at', sql.raw(types.time), (c) => c.notNull())
       .execute();
-    await builder(db).createIndex(`${table}_expires_at_idx`).ifNotExists().on(table).column('expires_at').execute();
-    const userIndex = builder(db)
-      .createIndex(`${table}_user_id_idx`)
-      .ifNotExists()
-      .on(table)
-      .columns(['user_id', 'expires_at']);
-    // Partial where possible: anonymous sessions, usually the majority, stay out of it.
-    await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
+    await createIndex(db, '_expires_at_idx', ['expires_at']);
+    await createIndex(db, '_user_id_idx', ['user_id', 'expires_at'], true);
   };
   return {
     '0001_create_sessions': {
@@ -54,8 +58,8 @@ export function sessionMigrations(
         const scoped = schema === undefined ? db : db.withSchema(schema);
         const rows = await scoped.selectFrom(table).select('id').limit(1).execute();
         if (rows.length === 0) return;
-        await builder(db).dropIndex(`${table}_expires_at_idx`).ifExists().execute();
-        await builder(db).dropIndex(`${table}_user_id_idx`).ifExists().execute();
+        await dropIndex(db, '_expires_at_idx');
+        await dropIndex(db, '_user_id_idx');
         await builder(db).alterTable(table).renameTo(unhashedTable(table)).execute();
         await createTable(db);
       },
@@ -66,13 +70,8 @@ export function sessionMigrations(
     // expiry's index entry anyway, writes nothing more. Built before the old one is dropped.
     '0003_expiry_index_with_created_at': {
       async up(db) {
-        await builder(db)
-          .createIndex(`${table}_expiry_idx`)
-          .ifNotExists()
-          .on(table)
-          .columns(['expires_at', 'created_at'])
-          .execute();
-        await builder(db).dropIndex(`${table}_expires_at_idx`).ifExists().execute();
+        await createIndex(db, '_expiry_idx', ['expires_at', 'created_at']);
+        await dropIndex(db, '_expires_at_idx');
       },
     },
     // A touch moves expires_at, and SQLite rewrites the entry of every index holding it: the
@@ -86,16 +85,10 @@ export function sessionMigrations(
     // named like another table's (`t_expiry` + `_user_idx` would be `t` + `_expiry_user_idx`).
     '0004_user_index_without_expiry': {
       async up(db) {
-        await builder(db)
-          .createIndex(`${table}_expiry_user_idx`)
-          .ifNotExists()
-          .on(table)
-          .columns(['expires_at', 'created_at', 'user_id'])
-          .execute();
-        await builder(db).dropIndex(`${table}_expiry_idx`).ifExists().execute();
-        const userIndex = builder(db).createIndex(`${table}_by_user_idx`).ifNotExists().on(table).column('user_id');
-        await (backend.partialIndexes ? userIndex.where(sql.ref('user_id'), 'is not', null) : userIndex).execute();
-        await builder(db).dropIndex(`${table}_user_id_idx`).ifExists().execute();
+        await createIndex(db, '_expiry_user_idx', ['expires_at', 'created_at', 'user_id']);
+        await dropIndex(db, '_expiry_idx');
+        await createIndex(db, '_by_user_idx', ['user_id'], true);
+        await dropIndex(db, '_user_id_idx');
       },
     },
   };

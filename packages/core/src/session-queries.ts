@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { PreparedQuery, SessionBackend } from './session-backend.js';
 import type { TableLocation } from './session-migrations.js';
 
@@ -78,7 +78,7 @@ export type QueryParams<N extends string> = { readonly [K in N]: any };
  */
 export function prepareQuery<const N extends string>(
   names: readonly N[],
-  build: (p: QueryParams<N>) => { compile(): { sql: string; parameters: readonly unknown[] } },
+  build: (p: QueryParams<N>) => { compile(): CompiledSql },
   returnsRows: boolean | 'one row',
 ): PreparedQuery {
   const markers = Object.fromEntries(names.map((n) => [n, `\u0000sessionsql:${n}`])) as QueryParams<N>;
@@ -90,6 +90,18 @@ export function prepareQuery<const N extends string>(
   }
   return Object.freeze({ sql: compiled.sql, returnsRows: returnsRows !== false, oneRow: returnsRows === 'one row' });
 }
+
+/**
+ * A statement written in SQL with kysely's `sql` tag, for {@link prepareQuery}: a dialect's
+ * own statements (see `SessionBackend.statements`) compile on its Kysely instance `db`.
+ * @example prepareQuery(['id'], (p) => rawStatement(db, sql`delete from t where id = ${p.id}`), false)
+ */
+export function rawStatement(db: Kysely<any>, statement: RawBuilder<unknown>): { compile(): CompiledSql } {
+  return { compile: () => statement.compile(db) };
+}
+
+/** What {@link prepareQuery} reads of a compiled statement. */
+type CompiledSql = { sql: string; parameters: readonly unknown[] };
 
 /**
  * Compiles the store's statements for one table: the backend's own where it has them, the

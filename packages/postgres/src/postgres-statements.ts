@@ -3,11 +3,14 @@
  * pruner's batched delete, and the batch statements the store coalesces concurrent
  * operations into, over arrays.
  */
-import { prepareQuery, type QueryParams, type SessionQueries, type TableLocation } from '@sessionsql/core';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
-
-/** A statement written in SQL with kysely's `sql` tag (for prepareQuery). */
-const raw = (db: Kysely<any>, statement: RawBuilder<unknown>) => ({ compile: () => statement.compile(db) });
+import {
+  prepareQuery,
+  type QueryParams,
+  rawStatement as raw,
+  type SessionQueries,
+  type TableLocation,
+} from '@sessionsql/core';
+import { type Kysely, sql } from 'kysely';
 
 /**
  * The batch statements (see `SessionQueries`): one array per column, unnested into rows. The

@@ -2,7 +2,7 @@
  * The statements whose best form differs on SQLite (see `SessionBackend.statements`): only the
  * per-user counts of `stats`.
  */
-import { prepareQuery, type SessionQueries, type TableLocation } from '@sessionsql/core';
+import { prepareQuery, rawStatement, type SessionQueries, type TableLocation } from '@sessionsql/core';
 import { type Kysely, sql } from 'kysely';
 
 /**
@@ -20,8 +20,9 @@ export function sqliteStatements(db: Kysely<any>, where: TableLocation): Partial
   return {
     liveUserCounts: prepareQuery(
       ['now', 'limit'],
-      (p) => ({
-        compile: () =>
+      (p) =>
+        rawStatement(
+          db,
           sql`with expired as (
                 select user_id, count(*) as n from ${table}
                 where expires_at <= ${p.now} and coalesce(user_id, '') <> '' group by user_id),
@@ -31,8 +32,8 @@ export function sqliteStatements(db: Kysely<any>, where: TableLocation): Partial
                 select every.user_id, every.n - coalesce(expired.n, 0) as n
                 from every left join expired on expired.user_id = every.user_id)
             select user_id, n, count(*) over () as users from live where n > 0
-            order by n desc, user_id limit ${p.limit}`.compile(db),
-      }),
+            order by n desc, user_id limit ${p.limit}`,
+        ),
       true,
     ),
   };
