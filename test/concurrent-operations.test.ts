@@ -217,6 +217,37 @@ for (const dialect of selectedDialects()) {
       if (dialect === 'postgres') expect(counting.statements - before).toBeLessThanOrEqual(6);
     });
 
+    it('saves of loaded sessions in one burst keep, change or (signed in elsewhere meanwhile) lose their user as one by one', async () => {
+      const counting = countingBackend(h().createBackend());
+      const records = open(counting.backend);
+      const elsewhere = open();
+      await records.ready();
+      const expiresAt = Date.now() + HOUR;
+      const ids = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
+      await Promise.all(ids.map((id, i) => records.save(id, { userId: `u${i % 3}`, v: 0 }, expiresAt)));
+      await Promise.all(ids.map((id) => records.load(id)));
+      // Meanwhile every fifth session is signed in as someone else elsewhere, keeping its id.
+      for (const [i, id] of ids.entries()) {
+        if (i % 5 !== 0) continue;
+        await elsewhere.load(id);
+        await elsewhere.save(id, { userId: 'other', v: 0 }, expiresAt);
+      }
+      // The even ones are saved with the user they were loaded with, the odd ones sign in as 'new'.
+      const saved = (i: number) => ({ userId: i % 2 === 0 ? `u${i % 3}` : 'new', v: 1 });
+      const before = counting.statements;
+      await Promise.all(ids.map((id, i) => records.save(id, saved(i), expiresAt)));
+      const statements = counting.statements - before;
+      const rows = await Promise.all(ids.map((id) => elsewhere.load(id)));
+      expect(rows.map((row) => row?.data)).toEqual(
+        ids.map((_, i) => (i % 5 === 0 ? { userId: 'other', v: 0 } : saved(i))),
+      );
+      expect(await elsewhere.countSessionsForUser('other')).toBe(12);
+      expect(await elsewhere.countSessionsForUser('new')).toBe(24);
+      expect(await elsewhere.countSessionsForUser('u0')).toBe(8);
+      if (dialect === 'postgres') expect(statements).toBeLessThanOrEqual(10);
+      else expect(statements).toBe(60);
+    });
+
     if (dialect === 'postgres') {
       it('one session the database refuses fails alone; the others of its batch are saved', async () => {
         const records = open();

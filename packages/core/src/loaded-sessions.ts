@@ -13,6 +13,8 @@ interface Loaded {
   readonly expiresAt: number;
   /** The data as stored (JSON text), kept only for `touchAfterMs`. */
   readonly text: string | undefined;
+  /** The user as stored (null: none); undefined once the session was deleted or not found here. */
+  readonly userId: string | null | undefined;
 }
 
 /**
@@ -22,7 +24,10 @@ interface Loaded {
  * - Resurrection guard: a session this process loaded is saved with an update of the live row,
  *   never an insert, so a request that loaded it before a sign-out (`delete`,
  *   `clearSessionsForUser`, here or in another process) cannot bring it back when it saves at
- *   the end. Only ids never loaded here (new sessions) are inserted.
+ *   the end. Only ids never loaded here (new sessions) are inserted. The update also requires
+ *   the user it last saw here, so a request that loaded the session before another signed
+ *   it out or in as someone else (the same id, no regenerate) cannot put its old user back; a
+ *   session known deleted or missing here is not written at all.
  * - `touchAfterMs`: a save or touch that would change nothing but move the expiry by less than
  *   `touchAfterMs` is skipped, so a session that is only read is written at most once per
  *   `touchAfterMs` and never expires more than `touchAfterMs` before the framework asked.
@@ -50,18 +55,27 @@ export class LoadedSessions {
     return this.#touchAfterMs > 0;
   }
 
-  /** Records what a load found for `id`: a live session, or nothing (`undefined`). */
-  loaded(id: string, found: { expiresAt: number; text: string } | undefined): void {
+  /** Records what a load found for `id`: a live session and its user, or nothing (`undefined`). */
+  loaded(id: string, found: { expiresAt: number; text: string; userId: string | null } | undefined): void {
     const previous = this.#get(id);
     // Nothing found for a session loaded before: it was deleted or expired; stay guarded.
     if (found === undefined && previous === undefined) return;
     const text = found !== undefined && this.throttled ? found.text : undefined;
-    this.#set(id, { expiresAt: found?.expiresAt ?? Number.NaN, text });
+    this.#set(id, { expiresAt: found?.expiresAt ?? Number.NaN, text, userId: found?.userId });
   }
 
   /** Whether a save of `id` must only update a live row (it was loaded here). */
   wasLoaded(id: string): boolean {
     return this.#current.has(id) || this.#previous.has(id);
+  }
+
+  /**
+   * The user of a session loaded here as this process last saw it (null: none), which its
+   * update requires; undefined when it was deleted or found missing here (nothing to update).
+   * Ask only for a session that {@link wasLoaded}.
+   */
+  userOf(id: string): string | null | undefined {
+    return this.#get(id)?.userId;
   }
 
   /** Whether a touch of `id` to `expiresAt` at `now` may be skipped. */
@@ -75,16 +89,26 @@ export class LoadedSessions {
     return this.#closeEnough(loaded, expiresAt, now) && loaded!.text !== undefined && sameJson(loaded!.text, text);
   }
 
-  /** Records a write of `id`: its new expiry, and its new data under `touchAfterMs`. */
-  written(id: string, expiresAt: number, text?: string): void {
+  /**
+   * Records a write of `id`: its new expiry, and, for a save, its new data (kept under
+   * `touchAfterMs`) and user.
+   */
+  written(id: string, expiresAt: number, saved?: { text: string; userId: string | null }): void {
     const previous = this.#get(id);
     if (previous === undefined) return;
-    this.#set(id, { expiresAt, text: this.throttled ? (text ?? previous.text) : undefined });
+    this.#set(id, {
+      expiresAt,
+      text: this.throttled ? (saved?.text ?? previous.text) : undefined,
+      userId: saved === undefined ? previous.userId : saved.userId,
+    });
   }
 
-  /** Records that `id` was deleted: a later save of it from a request still running updates nothing. */
+  /**
+   * Records that `id` was deleted, or that an update found it gone or taken by another user:
+   * a later save of it from a request still running writes nothing.
+   */
   deleted(id: string): void {
-    this.#set(id, { expiresAt: Number.NaN, text: undefined });
+    this.#set(id, { expiresAt: Number.NaN, text: undefined, userId: undefined });
   }
 
   /**
