@@ -136,6 +136,37 @@ describe.runIf(dialects.includes('sqlite-file'))('sqlite-file: files and handles
     db.close();
   });
 
+  it('a save that keeps the loaded user leaves user_id out; another process changing the user meanwhile sets it', async () => {
+    const statements: string[] = [];
+    const file = join(dir, 'keeps-user.sqlite');
+    const db = new Database(file, { verbose: (sql) => statements.push(String(sql)) });
+    const store = new SqliteSessionStore({ database: db, tableName: 'keeps', pruneIntervalMs: false });
+    const elsewhere = new SqliteSessionStore({ database: file, tableName: 'keeps', pruneIntervalMs: false });
+    const updates = () => statements.filter((sql) => sql.startsWith('update'));
+    const setsUser = (sql: string) => /set .*"user_id" =/.test(sql);
+    await store.set('k', session({ userId: 'alice', v: 1 }));
+    await store.get('k');
+    statements.length = 0;
+    await store.set('k', session({ userId: 'alice', v: 2 }));
+    expect(updates().map(setsUser)).toEqual([false]);
+    // Signed out in another process: the save that keeps alice changes no row, then sets her.
+    await elsewhere.get('k');
+    await elsewhere.set('k', session({ v: 3 }));
+    statements.length = 0;
+    await store.set('k', session({ userId: 'alice', v: 4 }));
+    expect(updates().map(setsUser)).toEqual([false, true]);
+    expect(await elsewhere.get('k')).toMatchObject({ userId: 'alice', v: 4 });
+    expect(await elsewhere.listSessionHandlesForUser('alice')).toEqual([store.handleOf('k')]);
+    // A save that changes the user sets it at once.
+    statements.length = 0;
+    await store.set('k', session({ v: 5 }));
+    expect(updates().map(setsUser)).toEqual([true]);
+    expect(await elsewhere.countSessionsForUser('alice')).toBe(0);
+    await store.close();
+    await elsewhere.close();
+    db.close();
+  });
+
   it('fails clearly when the file cannot be opened', () => {
     expect(() => new SqliteSessionStore({ database: join(dir, 'missing-dir', 'x.sqlite') })).toThrow(
       /cannot open the SQLite database .*missing-dir.*directory exists/,

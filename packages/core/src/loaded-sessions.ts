@@ -13,7 +13,10 @@ interface Loaded {
   readonly expiresAt: number;
   /** The data as stored (JSON text), kept only for `touchAfterMs`. */
   readonly text: string | undefined;
-  /** The user as stored (null: none); undefined once the session was deleted or not found here. */
+  /**
+   * The user it was loaded or last saved with here (null: none), undefined when unknown: only
+   * a hint (another process may have changed it), which picks the statement of a save.
+   */
   readonly userId: string | null | undefined;
 }
 
@@ -24,10 +27,7 @@ interface Loaded {
  * - Resurrection guard: a session this process loaded is saved with an update of the live row,
  *   never an insert, so a request that loaded it before a sign-out (`delete`,
  *   `clearSessionsForUser`, here or in another process) cannot bring it back when it saves at
- *   the end. Only ids never loaded here (new sessions) are inserted. The update also requires
- *   the user it last saw here, so a request that loaded the session before another signed
- *   it out or in as someone else (the same id, no regenerate) cannot put its old user back; a
- *   session known deleted or missing here is not written at all.
+ *   the end. Only ids never loaded here (new sessions) are inserted.
  * - `touchAfterMs`: a save or touch that would change nothing but move the expiry by less than
  *   `touchAfterMs` is skipped, so a session that is only read is written at most once per
  *   `touchAfterMs` and never expires more than `touchAfterMs` before the framework asked.
@@ -55,8 +55,11 @@ export class LoadedSessions {
     return this.#touchAfterMs > 0;
   }
 
-  /** Records what a load found for `id`: a live session and its user, or nothing (`undefined`). */
-  loaded(id: string, found: { expiresAt: number; text: string; userId: string | null } | undefined): void {
+  /**
+   * Records what a load found for `id`: a live session and its user (undefined when its data
+   * names none that `getUserId` accepts), or nothing (`undefined`).
+   */
+  loaded(id: string, found: { expiresAt: number; text: string; userId: string | null | undefined } | undefined): void {
     const previous = this.#get(id);
     // Nothing found for a session loaded before: it was deleted or expired; stay guarded.
     if (found === undefined && previous === undefined) return;
@@ -70,9 +73,8 @@ export class LoadedSessions {
   }
 
   /**
-   * The user of a session loaded here as this process last saw it (null: none), which its
-   * update requires; undefined when it was deleted or found missing here (nothing to update).
-   * Ask only for a session that {@link wasLoaded}.
+   * The user `id` was loaded or last saved with here (null: none; undefined: unknown). A hint
+   * only: a save that keeps it is tried without setting the user (see `updateKeepingUser`).
    */
   userOf(id: string): string | null | undefined {
     return this.#get(id)?.userId;
@@ -103,10 +105,7 @@ export class LoadedSessions {
     });
   }
 
-  /**
-   * Records that `id` was deleted, or that an update found it gone or taken by another user:
-   * a later save of it from a request still running writes nothing.
-   */
+  /** Records that `id` was deleted: a later save of it from a request still running updates nothing. */
   deleted(id: string): void {
     this.#set(id, { expiresAt: Number.NaN, text: undefined, userId: undefined });
   }

@@ -32,12 +32,22 @@ export function runPlanNow<T>(
       try {
         // Called on the backend, never detached: a backend written as a class needs its `this`.
         result = db.executeSync(step.query, step.values);
+        if (result.affectedRows === 0 && step.otherwise !== undefined) {
+          result = db.executeSync(step.otherwise.query, step.otherwise.values);
+        }
       } catch (cause) {
         throw errors.query(operation, cause);
       }
       value = step.finish(result);
     } else {
-      statements.execute(step.query, step.values, step.batch).then(
+      const { otherwise } = step;
+      const first = statements.execute(step.query, step.values, step.batch);
+      (otherwise === undefined
+        ? first
+        : first.then((result) =>
+            result.affectedRows === 0 ? statements.execute(otherwise.query, otherwise.values) : result,
+          )
+      ).then(
         (result) => {
           let finished: T;
           try {

@@ -8,21 +8,22 @@ import type { TableLocation } from './session-migrations.js';
  * `SessionBackend.statements`) keeps that order and meaning.
  */
 export interface SessionQueries {
-  /** (key, now) → rows `{ data, user_id }` of the live session. Every `id` bound is a session's key (`sessionKey`), never its id. */
+  /** (key, now) → rows `{ data }` of the live session. Every `id` bound is a session's key (`sessionKey`), never its id. */
   readonly get: PreparedQuery;
-  /** (id, now) → rows `{ data, user_id, expires_at }` of the live session (for `touchAfter`). */
+  /** (id, now) → rows `{ data, expires_at }` of the live session (for `touchAfter`). */
   readonly getWithExpiry: PreparedQuery;
   /** (id, data, expiresAt, userId, now, now): upsert; `created_at` restarts when the old row had expired. */
   readonly set: PreparedQuery;
   /**
-   * (data, expiresAt, userId, updatedAt, id, now, seenUserId): replaces a live session's data,
-   * expiry and user if its user is still `seenUserId` (null: none), the one its process last
-   * saw; never creates or revives one (a session loaded before a sign-out stays signed out).
+   * (data, expiresAt, userId, updatedAt, id, now): replaces a live session's data, expiry and
+   * user; never creates or revives one (a session loaded before a sign-out stays signed out).
    */
   readonly update: PreparedQuery;
   /**
-   * (data, expiresAt, updatedAt, id, now, userId): `update` when the user stays `userId`;
-   * leaves `user_id`, and so the user index, untouched.
+   * (data, expiresAt, updatedAt, id, now, userId): `update` of a live session whose user is
+   * `userId` (null: none), which it keeps: `user_id` is not set, so SQLite leaves the user
+   * index alone (it rewrites the entry of every index whose columns an UPDATE sets, changed or
+   * not). Changes no row when the user differs; the store then runs `update`.
    */
   readonly updateKeepingUser: PreparedQuery;
   /** (id) → deletes one session. */
@@ -61,7 +62,7 @@ export interface SessionQueries {
   readonly getMany?: PreparedQuery;
   /** (keys[], datas[], expiresAts[], userIds[], now): `set` of each. */
   readonly setMany?: PreparedQuery;
-  /** (keys[], datas[], expiresAts[], userIds[], seenUserIds[], now) → rows `{ id }` of the live sessions updated: `update` of each. */
+  /** (keys[], datas[], expiresAts[], userIds[], now) → rows `{ id }` of the live sessions updated: `update` of each. */
   readonly updateMany?: PreparedQuery;
   /** (keys[], expiresAts[], now) → rows `{ id }` of the live sessions touched: `touch` of each. */
   readonly touchMany?: PreparedQuery;
@@ -125,17 +126,12 @@ function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQuer
   return {
     get: prepare(
       ['id', 'now'],
-      (p) => db.selectFrom(t).select(['data', 'user_id']).where('id', '=', p.id).where('expires_at', '>', p.now),
+      (p) => db.selectFrom(t).select('data').where('id', '=', p.id).where('expires_at', '>', p.now),
       'one row',
     ),
     getWithExpiry: prepare(
       ['id', 'now'],
-      (p) =>
-        db
-          .selectFrom(t)
-          .select(['data', 'user_id', 'expires_at'])
-          .where('id', '=', p.id)
-          .where('expires_at', '>', p.now),
+      (p) => db.selectFrom(t).select(['data', 'expires_at']).where('id', '=', p.id).where('expires_at', '>', p.now),
       'one row',
     ),
     set: prepare(
@@ -169,14 +165,13 @@ function portableQueries(kysely: Kysely<any>, where: TableLocation): SessionQuer
       false,
     ),
     update: prepare(
-      ['data', 'expiresAt', 'userId', 'updatedAt', 'id', 'now', 'seenUserId'],
+      ['data', 'expiresAt', 'userId', 'updatedAt', 'id', 'now'],
       (p) =>
         db
           .updateTable(t)
           .set({ data: p.data, expires_at: p.expiresAt, user_id: p.userId, updated_at: p.updatedAt })
           .where('id', '=', p.id)
-          .where('expires_at', '>', p.now)
-          .where('user_id', 'is not distinct from', p.seenUserId),
+          .where('expires_at', '>', p.now),
       false,
     ),
     updateKeepingUser: prepare(

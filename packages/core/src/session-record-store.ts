@@ -309,7 +309,11 @@ export class SessionRecordStore extends EventEmitter {
   async #perform<T>(operation: string, plan: () => Plan<T>): Promise<T> {
     const step = plan();
     if (step.query === undefined) return step.value;
-    return step.finish(await this.#run(operation, step.query, step.values, step.batch));
+    let result = await this.#run(operation, step.query, step.values, step.batch);
+    if (result.affectedRows === 0 && step.otherwise !== undefined) {
+      result = await this.#run(operation, step.otherwise.query, step.otherwise.values);
+    }
+    return step.finish(result);
   }
 
   async #probe(): Promise<void> {

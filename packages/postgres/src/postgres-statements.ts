@@ -27,7 +27,7 @@ function batchStatements(db: Kysely<any>, where: TableLocation): Partial<Session
       (p) =>
         raw(
           db,
-          sql`select id, data, user_id, expires_at from ${table} where id = any(${p.keys}::text[]) and expires_at > ${p.now}`,
+          sql`select id, data, expires_at from ${table} where id = any(${p.keys}::text[]) and expires_at > ${p.now}`,
         ),
       true,
     ),
@@ -45,15 +45,13 @@ function batchStatements(db: Kysely<any>, where: TableLocation): Partial<Session
       false,
     ),
     updateMany: prepareQuery(
-      ['keys', 'datas', 'expiresAts', 'userIds', 'seenUserIds', 'now'],
+      columns,
       (p) =>
         raw(
           db,
           sql`update ${table} as t set data = v.data, expires_at = v.expires_at, user_id = v.user_id, updated_at = n.now
-            from unnest(${p.keys}::text[], ${p.datas}::json[], ${p.expiresAts}::timestamptz[], ${p.userIds}::text[],
-              ${p.seenUserIds}::text[]) as v(id, data, expires_at, user_id, seen_user_id),
-              (select ${p.now}::timestamptz as now) n
-            where t.id = v.id and t.expires_at > n.now and t.user_id is not distinct from v.seen_user_id returning t.id`,
+            from ${values(p)}, (select ${p.now}::timestamptz as now) n
+            where t.id = v.id and t.expires_at > n.now returning t.id`,
         ),
       true,
     ),
