@@ -46,9 +46,10 @@ const SESSIONS = Array.from({ length: 64 }, (_, i) => sampleSession(i));
 /**
  * `sess` expiring a day from now, as every session express-session hands a store is: it resets
  * the cookie's maxAge on each request. A write that bound the expiry already stored would let
- * SQLite skip most of it (it leaves a row or index entry that would not change unwritten) and
+ * SQLite write far less (it does not rewrite a row whose new content is the old) and
  * PostgreSQL make it HOT, which a minimal store would win by and no app ever sees (measured on
- * SQLite: a touch took 13.6 µs when its expiry was the stored one, 30 µs when it moved).
+ * SQLite: the minimal store's touch took 13.6 µs when its expiry was the stored one, 30 µs when
+ * it moved).
  */
 function expiringFromNow(sess: SessionData): SessionData {
   (sess.cookie as { expires?: unknown }).expires = new Date(Date.now() + DAY_MS);

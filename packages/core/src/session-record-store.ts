@@ -49,9 +49,11 @@ export interface RecordStoreConfig {
  *
  * Meaning:
  * - `load` resolves `null` for a missing or expired session, never an expired one;
- * - `save` is one atomic statement writing data, expiry and user (from `getUserId`): an
- *   upsert of a new session, an update of one loaded here, so that a request that loaded a
- *   session before a sign-out never saves it back;
+ * - `save` writes data, expiry and user (from `getUserId`) in one statement: an upsert of a
+ *   new session, an update of one loaded here, so that a request that loaded a session before
+ *   a sign-out never saves it back (unless statements are coalesced, an update that keeps the
+ *   user leaves it out, and when the stored user was changed elsewhere meanwhile it changes
+ *   nothing and the update that sets the user runs);
  * - `touch` only moves the expiry of a live session and never creates one;
  * - with `touchAfterMs`, a save or touch that follows a load and changes nothing but the
  *   expiry, by less than `touchAfterMs`, is not written;
