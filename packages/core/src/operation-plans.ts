@@ -64,7 +64,11 @@ export class OperationPlans {
         const decoded = row === undefined ? null : s.decode(row.data, key);
         const expiresAt = withExpiry && row !== undefined ? toMs(row.expires_at) : Number.NaN;
         if (decoded === null) loaded.loaded(key, undefined);
-        else loaded.loaded(key, { expiresAt, text: decoded.text, userId: this.#userIdHint(decoded.data) });
+        else {
+          // Only unbatched saves use the hint (see `save`): coalesced loads skip getUserId.
+          const userId = this.#batching ? undefined : this.#userIdHint(decoded.data);
+          loaded.loaded(key, { expiresAt, text: decoded.text, userId });
+        }
         return decoded === null ? null : make(decoded.data, expiresAt);
       },
     };
