@@ -110,39 +110,43 @@ for (const dialect of selectedDialects()) {
       expect(await elsewhere.listSessionHandlesForUser('alice')).toEqual(['device-3'].map(sessionKey));
     });
 
-    it("keeps each session's user and data together when another process changes the user meanwhile", async () => {
-      const records = open();
-      const elsewhere = open();
-      const expiresAt = Date.now() + HOUR;
-      await records.save('shared', { userId: 'alice', cart: 1 }, expiresAt);
-      expect(await records.load('shared')).not.toBeNull();
-      // Another process signs alice out, keeping the id; then this one saves her session: the
-      // last save wins, as before, and the user index follows it.
-      expect(await elsewhere.load('shared')).not.toBeNull();
-      await elsewhere.save('shared', { cart: 1 }, expiresAt);
-      await records.save('shared', { userId: 'alice', cart: 2 }, expiresAt);
-      expect((await elsewhere.load('shared'))?.data).toEqual({ userId: 'alice', cart: 2 });
-      expect(await elsewhere.listSessionHandlesForUser('alice')).toEqual(['shared'].map(sessionKey));
-      // The same when the other process signs someone else in, and through a callback.
-      await elsewhere.save('shared', { userId: 'carol' }, expiresAt);
-      await new Promise((resolve) => records.save('shared', { userId: 'alice', cart: 3 }, expiresAt, resolve));
-      expect((await elsewhere.load('shared'))?.data).toEqual({ userId: 'alice', cart: 3 });
-      expect(await elsewhere.countSessionsForUser('carol')).toBe(0);
-      expect(await elsewhere.countSessionsForUser('alice')).toBe(1);
-      // Saves that keep or change the user, one after the other.
-      await records.save('shared', { userId: 'alice', cart: 4 }, expiresAt);
-      await records.save('shared', { userId: 'bob', cart: 5 }, expiresAt);
-      await records.save('shared', { userId: 'bob', cart: 6 }, expiresAt);
-      await records.save('shared', { cart: 7 }, expiresAt);
-      await records.save('shared', { cart: 8 }, expiresAt);
-      expect((await elsewhere.load('shared'))?.data).toEqual({ cart: 8 });
-      expect(await elsewhere.countSessionsForUser('alice')).toBe(0);
-      expect(await elsewhere.countSessionsForUser('bob')).toBe(0);
-      // A session deleted elsewhere stays deleted, whichever statement its save tries first.
-      await elsewhere.delete('shared');
-      await records.save('shared', { cart: 9 }, expiresAt);
-      expect(await elsewhere.load('shared')).toBeNull();
-    });
+    // Unbatched (SQLite, or PostgreSQL without coalescing) a save that keeps the user leaves it out and falls back.
+    it.each([true, false])(
+      "keeps each session's user and data together when another process changes the user meanwhile (coalesceStatements: %s)",
+      async (coalesceStatements) => {
+        const records = open({ coalesceStatements });
+        const elsewhere = open();
+        const expiresAt = Date.now() + HOUR;
+        await records.save('shared', { userId: 'alice', cart: 1 }, expiresAt);
+        expect(await records.load('shared')).not.toBeNull();
+        // Another process signs alice out, keeping the id; then this one saves her session: the
+        // last save wins, as before, and the user index follows it.
+        expect(await elsewhere.load('shared')).not.toBeNull();
+        await elsewhere.save('shared', { cart: 1 }, expiresAt);
+        await records.save('shared', { userId: 'alice', cart: 2 }, expiresAt);
+        expect((await elsewhere.load('shared'))?.data).toEqual({ userId: 'alice', cart: 2 });
+        expect(await elsewhere.listSessionHandlesForUser('alice')).toEqual(['shared'].map(sessionKey));
+        // The same when the other process signs someone else in, and through a callback.
+        await elsewhere.save('shared', { userId: 'carol' }, expiresAt);
+        await new Promise((resolve) => records.save('shared', { userId: 'alice', cart: 3 }, expiresAt, resolve));
+        expect((await elsewhere.load('shared'))?.data).toEqual({ userId: 'alice', cart: 3 });
+        expect(await elsewhere.countSessionsForUser('carol')).toBe(0);
+        expect(await elsewhere.countSessionsForUser('alice')).toBe(1);
+        // Saves that keep or change the user, one after the other.
+        await records.save('shared', { userId: 'alice', cart: 4 }, expiresAt);
+        await records.save('shared', { userId: 'bob', cart: 5 }, expiresAt);
+        await records.save('shared', { userId: 'bob', cart: 6 }, expiresAt);
+        await records.save('shared', { cart: 7 }, expiresAt);
+        await records.save('shared', { cart: 8 }, expiresAt);
+        expect((await elsewhere.load('shared'))?.data).toEqual({ cart: 8 });
+        expect(await elsewhere.countSessionsForUser('alice')).toBe(0);
+        expect(await elsewhere.countSessionsForUser('bob')).toBe(0);
+        // A session deleted elsewhere stays deleted, whichever statement its save tries first.
+        await elsewhere.delete('shared');
+        await records.save('shared', { cart: 9 }, expiresAt);
+        expect(await elsewhere.load('shared')).toBeNull();
+      },
+    );
 
     it('closes a backend it opened when the store cannot be built', () => {
       const backend = h().createBackend();
